@@ -1,0 +1,5 @@
+/**
+ * Version of the `@enclave-vm/react` package. The package is filled in by a later milestone;
+ * until then this is its only export.
+ */
+export const VERSION = '0.1.0';
