@@ -67,16 +67,34 @@ export const SessionInfoSchema = z.object({
 /** Response of `GET /sessions/:sessionId`. */
 export type SessionInfo = z.infer<typeof SessionInfoSchema>;
 
-/** Body of `POST /sessions/:sessionId/tool-result`. */
+/** A client → broker value sealed with the session's keys (`SessionCipher.sealMessage` in @enclave-vm/stream). */
+export const SealedMessageSchema = z.strictObject({
+  /** The sender's counter, authenticated with the message; each is accepted once. */
+  counter: z.number().int().positive(),
+  /** 12-byte IV, base64. */
+  iv: z.string().min(1).max(64),
+  /** Ciphertext with the GCM tag, base64. */
+  ciphertext: z.string().min(1),
+});
+
+/** A client → broker sealed value. */
+export type SealedMessagePayload = z.infer<typeof SealedMessageSchema>;
+
+/** The error a client reports for a tool call it could not answer. */
+export const ToolErrorBodySchema = z.strictObject({
+  message: z.string().max(100_000),
+  code: z.string().min(1).max(100).optional(),
+});
+
+/**
+ * Body of `POST /sessions/:sessionId/tool-result`. In an encrypted session the client sends
+ * `encrypted` instead of `result`/`error`: the sealed JSON of `{ callId, result?, error? }`.
+ */
 export const ToolResultRequestSchema = z.strictObject({
   callId: CallIdSchema,
   result: z.unknown().optional(),
-  error: z
-    .strictObject({
-      message: z.string().max(100_000),
-      code: z.string().min(1).max(100).optional(),
-    })
-    .optional(),
+  error: ToolErrorBodySchema.optional(),
+  encrypted: SealedMessageSchema.optional(),
 });
 
 /** Body of `POST /sessions/:sessionId/tool-result`. */

@@ -67,6 +67,7 @@ export type {
   ExecuteRequest,
   HealthResponse,
   ResumeQuery,
+  SealedMessagePayload,
   SessionInfo,
   SessionStatus,
   ToolResultRequest,
@@ -81,8 +82,10 @@ export {
   HealthResponseSchema,
   MAX_CODE_LENGTH,
   ResumeQuerySchema,
+  SealedMessageSchema,
   SessionInfoSchema,
   SessionStatusSchema,
+  ToolErrorBodySchema,
   ToolResultRequestSchema,
   ToolResultResponseSchema,
 } from './http.js';
