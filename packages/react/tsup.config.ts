@@ -7,4 +7,7 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'es2022',
+  // react is a peer dependency (tsup leaves it out already); its JSX runtime must stay out too, so
+  // that the application's single copy of React is used.
+  external: ['react', 'react/jsx-runtime'],
 });

@@ -3,6 +3,11 @@ import { defineProject } from 'vitest/config';
 export default defineProject({
   test: {
     name: 'react',
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // The hooks render into a DOM; the broker they talk to runs in the same Node process.
+    environment: 'jsdom',
+    setupFiles: ['test/setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts', 'test/**/*.test.tsx'],
   },
 });

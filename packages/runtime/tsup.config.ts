@@ -1,9 +1,14 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // index: the library; pool-worker: the worker-thread entry the pool starts; cli: `enclave-runtime`.
+  entry: {
+    index: 'src/index.ts',
+    'pool-worker': 'src/pool/pool-worker.ts',
+    cli: 'src/worker/cli.ts',
+  },
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: { entry: { index: 'src/index.ts' } },
   clean: true,
   sourcemap: true,
   target: 'es2022',

@@ -1,5 +1,70 @@
-/**
- * Version of the `@enclave-vm/broker` package. The package is filled in by a later milestone;
- * until then this is its only export.
- */
-export const VERSION = '0.1.0';
+// biome-ignore-all assist/source/organizeImports: each section below is owned by one engineer; keep them apart.
+
+// --- core ---
+export type { BrokerEventMap, BrokerEventName, ToolCallInfo, ToolCompletionInfo } from './broker-events.js';
+export { createBroker } from './create-broker.js';
+export type {
+  BrokerAddress,
+  ExecuteOptions,
+  StreamEventsOptions,
+  ToolResultError,
+} from './enclave-broker.js';
+export {
+  DEFAULT_HEARTBEAT_INTERVAL,
+  DEFAULT_MAX_CONCURRENT_SESSIONS,
+  DEFAULT_SESSION_TIMEOUT,
+  EnclaveBroker as Broker,
+  EnclaveBroker,
+} from './enclave-broker.js';
+export type {
+  AuthConfig,
+  AuthResult,
+  BrokerOptions,
+  CorsOptions,
+  Logger,
+  RateLimitConfig,
+  RateLimitRequest,
+  RedisLike,
+  RuntimePoolOptions,
+} from './options/broker-options.js';
+export type { InMemorySessionStoreOptions } from './sessions/in-memory-session-store.js';
+export { DEFAULT_MAX_EVENT_LOG_SIZE, InMemorySessionStore } from './sessions/in-memory-session-store.js';
+export type { Session } from './sessions/session.js';
+export type {
+  CreateSessionOptions,
+  EventRange,
+  SessionChanges,
+  SessionEventListener,
+  SessionStore,
+} from './sessions/session-store.js';
+export type { ArgumentsCheck } from './tools/parameter-arguments.js';
+export { ToolRegistry } from './tools/tool-registry.js';
+export type {
+  AuthenticatedUser,
+  ExecutionContext,
+  ParameterDef,
+  ToolDefinition,
+  ToolHandler,
+  ZodToolConfig,
+} from './tools/tool-types.js';
+
+// --- http ---
+export type { CatalogAction, CatalogResponse, CatalogService } from '@enclave-vm/types';
+export type { CatalogRoute } from './catalog/catalog-handler.js';
+export { CatalogHandler } from './catalog/catalog-handler.js';
+export type { OpenApiSourceConfig } from './catalog/open-api-source-config.js';
+export type { CreateBrokerAppOptions } from './http/create-broker-app.js';
+export { createBrokerApp } from './http/create-broker-app.js';
+export type { EnclaveBrokerPluginOptions } from './http/enclave-broker-plugin.js';
+export { enclaveBrokerPlugin } from './http/enclave-broker-plugin.js';
+
+// --- runtimes ---
+export type {
+  RuntimeGroupEventMap,
+  RuntimeGroupOptions,
+  RuntimeReconnectOptions,
+  RuntimeWorkerStatus,
+} from './runtimes/runtime-group.js';
+export { DEFAULT_RUNTIME_RECONNECT_OPTIONS, RuntimeGroup } from './runtimes/runtime-group.js';
+export type { RuntimeProcessPoolOptions, RuntimeProcessStatus } from './runtimes/runtime-process-pool.js';
+export { RuntimeProcessPool } from './runtimes/runtime-process-pool.js';

@@ -1,5 +1,36 @@
-/**
- * Version of the `@enclave-vm/client` package. The package is filled in by a later milestone;
- * until then this is its only export.
- */
-export const VERSION = '0.1.0';
+// Public API of @enclave-vm/client. Named exports only.
+
+export type {
+  CatalogResponse,
+  ErrorCode,
+  EventFilter,
+  ExecutionStats,
+  HealthResponse,
+  SessionInfo,
+  StreamEvent,
+} from '@enclave-vm/types';
+// The one error class of EnclaveJS, re-exported so that `catch (error) { if (error instanceof EnclaveError) … }` needs no second import.
+export { EnclaveError, ERROR_CODES } from '@enclave-vm/types';
+export { EnclaveClient } from './enclave-client.js';
+export type {
+  ClientReconnectOptions,
+  ClientTransport,
+  EnclaveClientOptions,
+  FetchFunction,
+  HeadersOption,
+  HeaderValues,
+} from './enclave-client-options.js';
+export { CLIENT_DEFAULTS } from './enclave-client-options.js';
+export type { ExecuteOptions, FollowOptions, RequestOptions, ResumeOptions } from './execute-options.js';
+export type { ExecutionOutcome } from './execution-outcome.js';
+export type { ExecutionSession } from './execution-session.js';
+export type {
+  LogEntry,
+  SessionSnapshot,
+  SessionState,
+  ToolCallRecord,
+  ToolCallStatus,
+} from './store/session-snapshot.js';
+export type { SessionRecorder, SessionStore } from './store/session-store.js';
+export { createSessionStore } from './store/session-store.js';
+export type { ClientToolContext, ClientToolHandler, ClientTools } from './tools/client-tool.js';

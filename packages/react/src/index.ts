@@ -1,5 +1,26 @@
-/**
- * Version of the `@enclave-vm/react` package. The package is filled in by a later milestone;
- * until then this is its only export.
- */
-export const VERSION = '0.1.0';
+// Public API of @enclave-vm/react. Named exports only.
+
+export type {
+  ClientToolContext,
+  ClientToolHandler,
+  ClientTools,
+  ExecutionOutcome,
+  LogEntry,
+  SessionState,
+  ToolCallRecord,
+  ToolCallStatus,
+} from '@enclave-vm/client';
+export type {
+  EnclaveProviderClientOptions,
+  EnclaveProviderProps,
+} from './enclave-provider.js';
+export { EnclaveProvider } from './enclave-provider.js';
+export type { JsonValue } from './json-value.js';
+export { useEnclaveClient } from './use-enclave-client.js';
+export type {
+  EnclaveExecuteOptions,
+  EnclaveSessionCallbacks,
+  EnclaveSessionValue,
+  UseEnclaveSessionOptions,
+} from './use-enclave-session.js';
+export { useEnclaveSession } from './use-enclave-session.js';

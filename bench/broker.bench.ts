@@ -1,0 +1,466 @@
+/**
+ * The broker end to end, each figure beside a baseline measured in the same run, over loopback only:
+ *
+ * 1. HTTP `POST /execute {"code":"return 1 + 2"}` (embedded sandbox) with autocannon: requests/s,
+ *    p50 and p99, beside a bare fastify route that streams the same NDJSON lines the broker sent;
+ *    and requests/s beside the embedded sandbox pool running the same code directly (what the
+ *    broker and HTTP layers cost over the runtime).
+ * 2. A script making 10 sequential broker-tool calls: time to `final` in extracted mode (a runtime
+ *    worker process over WebSocket) ÷ the same in embedded mode.
+ * 3. 1,000 concurrent sessions each paused on a client tool: the broker process's RSS and `/health`
+ *    p99 while they wait, beside the same broker idle. The broker runs in its own process here (from
+ *    the built package) so that its RSS is its own.
+ *
+ * The machine is shared: rounds alternate between figure and baseline and the best round of each is
+ * kept, since other work can only slow a round down.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import { createSandboxPool } from '@enclave-vm/runtime';
+import { resolveLimits } from '@enclave-vm/types';
+import { createBroker, ToolRegistry } from '../packages/broker/src/index.js';
+import { resolveRuntimeCli } from '../packages/broker/src/runtimes/resolve-runtime-cli.js';
+import { percentile, sample } from './lib/measure.js';
+import type { BenchFigure, Benchmark } from './lib/report.js';
+
+const HTTP_ROUNDS = 2;
+const HTTP_ROUND_SECONDS = 4;
+const HTTP_CONNECTIONS = 10;
+const TOOL_ROUNDS = 4;
+const TOOL_SAMPLES_PER_ROUND = 25;
+const PAUSED_SESSIONS = 1_000;
+const HEALTH_SAMPLES = 300;
+const EXECUTE_BODY = JSON.stringify({ code: 'return 1 + 2' });
+const TEN_TOOL_CALLS =
+  'let total = 0; for (let i = 0; i < 10; i++) total += await tools.echo({ value: i }); return total;';
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+}
+type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
+
+const requireFromRoot = createRequire(import.meta.url);
+const autocannon = requireFromRoot('autocannon') as Autocannon;
+const requireFromBroker = createRequire(requireFromRoot.resolve('../packages/broker/package.json'));
+type FastifyFactory = (options?: Record<string, unknown>) => FastifyLike;
+interface FastifyLike {
+  post(
+    path: string,
+    handler: (request: unknown, reply: { raw: NodeJS.WritableStream & ReplyRaw; hijack(): void }) => void,
+  ): void;
+  listen(options: { port: number; host: string }): Promise<string>;
+  server: { address(): AddressInfo | string | null };
+  close(): Promise<void>;
+}
+interface ReplyRaw {
+  writeHead(status: number, headers: Record<string, string>): void;
+}
+const fastify = requireFromBroker('fastify') as FastifyFactory;
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+async function httpThroughput(): Promise<BenchFigure[]> {
+  const broker = createBroker({ mode: 'embedded', logger: quiet });
+  await broker.listen(0, '127.0.0.1');
+  const brokerUrl = `http://127.0.0.1:${portOf(broker.address())}/execute`;
+  const lines = await postLines(brokerUrl, EXECUTE_BODY);
+
+  // The baseline streams the broker's own response lines, one write per line as the broker does.
+  const bare = fastify({ logger: false });
+  bare.post('/execute', (_request, reply) => {
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    for (const line of lines) reply.raw.write(`${line}\n`);
+    reply.raw.end();
+  });
+  await bare.listen({ port: 0, host: '127.0.0.1' });
+  const bareUrl = `http://127.0.0.1:${portOf(bare.server.address())}/execute`;
+
+  const run = (url: string, seconds: number) =>
+    autocannon({
+      url,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: EXECUTE_BODY,
+      connections: HTTP_CONNECTIONS,
+      duration: seconds,
+    });
+  await run(brokerUrl, 1);
+  await run(bareUrl, 1);
+  let best: AutocannonResult | undefined;
+  let bestBare: AutocannonResult | undefined;
+  for (let round = 0; round < HTTP_ROUNDS; round++) {
+    const ours = await run(brokerUrl, HTTP_ROUND_SECONDS);
+    const baseline = await run(bareUrl, HTTP_ROUND_SECONDS);
+    if (ours.non2xx > 0 || ours.errors > 0)
+      throw new Error(`broker answered ${ours.non2xx} non-2xx, ${ours.errors} errors`);
+    if (best === undefined || ours.requests.average > best.requests.average) best = ours;
+    if (bestBare === undefined || baseline.requests.average > bestBare.requests.average) bestBare = baseline;
+  }
+  await bare.close();
+  await broker.close();
+  const poolRate = await sandboxPoolRate();
+  if (best === undefined || bestBare === undefined) return [];
+  const baselineName = `bare fastify streaming the same ${lines.length} NDJSON lines`;
+  return [
+    {
+      name: `POST /execute "return 1 + 2", ${HTTP_CONNECTIONS} connections`,
+      value: best.requests.average,
+      unit: 'req/s',
+      baselineName,
+      baseline: bestBare.requests.average,
+      higherIsBetter: true,
+      goal: { ratio: 0.5 },
+    },
+    {
+      name: `POST /execute "return 1 + 2", ${HTTP_CONNECTIONS} connections`,
+      value: best.requests.average,
+      unit: 'req/s',
+      baselineName: `the embedded sandbox pool alone, ${HTTP_CONNECTIONS} sessions at once (no broker, no HTTP)`,
+      baseline: poolRate,
+      higherIsBetter: true,
+    },
+    {
+      name: 'POST /execute latency p50',
+      value: best.latency.p50,
+      unit: 'ms',
+      baselineName,
+      baseline: bestBare.latency.p50,
+      higherIsBetter: false,
+    },
+    {
+      name: 'POST /execute latency p99',
+      value: best.latency.p99,
+      unit: 'ms',
+      baselineName,
+      baseline: bestBare.latency.p99,
+      higherIsBetter: false,
+    },
+  ];
+}
+
+/** Sessions per second of the broker's default embedded executor run directly, best of the rounds. */
+async function sandboxPoolRate(): Promise<number> {
+  const pool = createSandboxPool({});
+  const limits = resolveLimits();
+  let sessions = 0;
+  const runOne = () =>
+    pool.execute({ sessionId: `ses_bench_${sessions++}`, code: 'return 1 + 2', limits }, () => {}).done;
+  let best = 0;
+  for (let round = 0; round <= HTTP_ROUNDS; round++) {
+    const seconds = round === 0 ? 1 : HTTP_ROUND_SECONDS;
+    const end = performance.now() + seconds * 1000;
+    let completed = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: HTTP_CONNECTIONS }, async () => {
+        while (performance.now() < end) {
+          await runOne();
+          completed++;
+        }
+      }),
+    );
+    // Round 0 warms the threads up and is not counted.
+    if (round > 0) best = Math.max(best, completed / ((performance.now() - start) / 1000));
+  }
+  await pool.close();
+  return best;
+}
+
+async function extractedToolLatency(): Promise<BenchFigure[]> {
+  const worker = await startRuntimeProcess();
+  const tools = (): ToolRegistry => {
+    const registry = new ToolRegistry();
+    registry.register({
+      name: 'echo',
+      description: 'Returns its value',
+      parameters: { value: { type: 'number', description: 'Any number' } },
+      handler: async (args) => args.value,
+    });
+    return registry;
+  };
+  const embedded = createBroker({ mode: 'embedded', poolSize: 1, tools: tools(), logger: quiet });
+  const extracted = createBroker({
+    mode: 'extracted',
+    runtimeUrl: worker.url,
+    tools: tools(),
+    logger: quiet,
+  });
+  const runScript = (broker: typeof embedded) => async () => {
+    let result: unknown;
+    for await (const event of broker.execute(TEN_TOOL_CALLS)) {
+      if (event.type === 'final') result = (event.payload as { result?: unknown }).result;
+    }
+    if (result !== 45) throw new Error(`unexpected result ${String(result)}`);
+  };
+  let bestExtracted = Number.POSITIVE_INFINITY;
+  let bestEmbedded = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < TOOL_ROUNDS; round++) {
+    bestEmbedded = Math.min(
+      bestEmbedded,
+      percentile(await sample(runScript(embedded), TOOL_SAMPLES_PER_ROUND, 5), 50),
+    );
+    bestExtracted = Math.min(
+      bestExtracted,
+      percentile(await sample(runScript(extracted), TOOL_SAMPLES_PER_ROUND, 5), 50),
+    );
+  }
+  await extracted.close();
+  await embedded.close();
+  await stopProcess(worker.child);
+  return [
+    {
+      name: '10 sequential broker-tool calls, extracted (worker process), p50',
+      value: bestExtracted,
+      unit: 'ms',
+      baselineName: 'same script, embedded',
+      baseline: bestEmbedded,
+      higherIsBetter: false,
+      goal: { ratio: 1.3 },
+    },
+  ];
+}
+
+/**
+ * The broker under test for the paused-session figures, run as its own process from a temporary
+ * file that imports the built package by URL.
+ */
+function pausedBrokerScript(brokerUrl: string): string {
+  return `
+import { createBroker } from ${JSON.stringify(brokerUrl)};
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const broker = createBroker({ mode: 'embedded', maxConcurrentSessions: ${PAUSED_SESSIONS + 10}, logger: quiet });
+await broker.listen(0, '127.0.0.1');
+console.log('PORT ' + broker.address().port);
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'rss') console.log('RSS ' + process.memoryUsage().rss);
+  if (line === 'close') broker.close().then(() => process.exit(0));
+});
+`;
+}
+
+async function pausedSessions(): Promise<BenchFigure[]> {
+  const directory = await mkdtemp(join(tmpdir(), 'enclave-broker-bench-'));
+  const scriptPath = join(directory, 'paused-broker.mjs');
+  const brokerEntry = pathToFileURL(
+    join(dirname(requireFromBroker.resolve('./package.json')), 'dist', 'index.js'),
+  );
+  await writeFile(scriptPath, pausedBrokerScript(brokerEntry.href));
+  const child = spawn(process.execPath, [scriptPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const output = lineReader(child);
+  const port = Number((await output.next('PORT ')).slice(5));
+  const base = `http://127.0.0.1:${port}`;
+  const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+  const healthAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const health = () => httpText('GET', `${base}/health`, undefined, healthAgent);
+  const readRss = async () => {
+    child.stdin?.write('rss\n');
+    return Number((await output.next('RSS ')).slice(4)) / 2 ** 20;
+  };
+
+  await postLines(`${base}/execute`, EXECUTE_BODY);
+  // The first requests after start-up pay for JIT compilation: warm up well before sampling.
+  const idleHealthP99 = percentile(await sample(health, HEALTH_SAMPLES, 200), 99);
+  const idleRss = await readRss();
+
+  const paused = await Promise.all(
+    Array.from({ length: PAUSED_SESSIONS }, (_, index) =>
+      startPausedSession(
+        `${base}/execute`,
+        `return await tools.askUser({ question: 'continue ${index}?' })`,
+        agent,
+      ),
+    ),
+  );
+  const pausedHealthP99 = percentile(await sample(health, HEALTH_SAMPLES, 20), 99);
+  const pausedRss = await readRss();
+
+  await Promise.all(
+    paused.map((session) =>
+      httpText(
+        'POST',
+        `${base}/sessions/${session.sessionId}/tool-result`,
+        JSON.stringify({ callId: session.callId, result: 'yes' }),
+        agent,
+      ),
+    ),
+  );
+  const finals = await Promise.all(paused.map((session) => session.finished));
+  if (finals.some((ok) => !ok)) throw new Error('a paused session did not end with ok: true');
+  child.stdin?.write('close\n');
+  await stopProcess(child);
+  await rm(directory, { recursive: true, force: true });
+  agent.destroy();
+  healthAgent.destroy();
+  return [
+    {
+      name: `broker RSS with ${PAUSED_SESSIONS.toLocaleString('en-US')} sessions awaiting a client tool`,
+      value: pausedRss,
+      unit: 'MB',
+      baselineName: 'same broker idle',
+      baseline: idleRss,
+      higherIsBetter: false,
+      goal: { value: 1024 },
+    },
+    {
+      name: `GET /health p99 while ${PAUSED_SESSIONS.toLocaleString('en-US')} sessions wait`,
+      value: pausedHealthP99,
+      unit: 'ms',
+      baselineName: 'same broker idle',
+      baseline: idleHealthP99,
+      higherIsBetter: false,
+      goal: { value: 50 },
+    },
+  ];
+}
+
+interface PausedSession {
+  sessionId: string;
+  callId: string;
+  /** Resolves with the `ok` of the session's `final`. */
+  finished: Promise<boolean>;
+}
+
+/** POSTs code that awaits a client tool; resolves once its `tool_call` event has arrived. */
+function startPausedSession(url: string, code: string, agent: Agent): Promise<PausedSession> {
+  return new Promise((resolve, reject) => {
+    let resolveFinished!: (ok: boolean) => void;
+    const finished = new Promise<boolean>((done) => {
+      resolveFinished = done;
+    });
+    const outgoing = request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      (response) => {
+        let buffer = '';
+        let sessionId = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          buffer += chunk;
+          let newline = buffer.indexOf('\n');
+          while (newline >= 0) {
+            const event = JSON.parse(buffer.slice(0, newline)) as {
+              sessionId: string;
+              type: string;
+              payload: Record<string, unknown>;
+            };
+            buffer = buffer.slice(newline + 1);
+            sessionId = event.sessionId;
+            if (event.type === 'tool_call')
+              resolve({ sessionId, callId: String(event.payload.callId), finished });
+            if (event.type === 'final') {
+              resolveFinished(event.payload.ok === true);
+              reject(
+                new Error(
+                  `session ${sessionId} ended before its tool call: ${JSON.stringify(event.payload)}`,
+                ),
+              );
+            }
+            newline = buffer.indexOf('\n');
+          }
+        });
+        response.on('error', reject);
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(JSON.stringify({ code }));
+  });
+}
+
+function httpText(method: string, url: string, body: string | undefined, agent: Agent): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      url,
+      { method, agent, headers: body ? { 'content-type': 'application/json' } : {} },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        response.on('end', () => {
+          if ((response.statusCode ?? 500) >= 400)
+            reject(new Error(`${method} ${url}: ${response.statusCode} ${text}`));
+          else resolve(text);
+        });
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+async function postLines(url: string, body: string): Promise<string[]> {
+  const text = await httpText('POST', url, body, new Agent());
+  const lines = text.split('\n').filter((line) => line.length > 0);
+  const last = JSON.parse(lines.at(-1) ?? '{}') as { type?: string; payload?: { result?: unknown } };
+  if (last.type !== 'final' || last.payload?.result !== 3) throw new Error(`unexpected response ${text}`);
+  return lines;
+}
+
+function portOf(address: AddressInfo | string | null | { port: number }): number {
+  if (address === null || typeof address === 'string') throw new Error('not listening');
+  return address.port;
+}
+
+/** Lines of a child's stdout; `next(prefix)` resolves with the next line starting with it. */
+function lineReader(child: ChildProcess): { next(prefix: string): Promise<string> } {
+  const waiting: { prefix: string; resolve: (line: string) => void }[] = [];
+  createInterface({ input: child.stdout as NonNullable<ChildProcess['stdout']> }).on('line', (line) => {
+    const index = waiting.findIndex((entry) => line.startsWith(entry.prefix));
+    if (index >= 0) waiting.splice(index, 1)[0]?.resolve(line);
+  });
+  return {
+    next: (prefix) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no "${prefix}" line within 60 s`)), 60_000);
+        waiting.push({
+          prefix,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+      }),
+  };
+}
+
+async function startRuntimeProcess(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [resolveRuntimeCli(), '--port', '0', '--pool-size', '1'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await lineReader(child).next('enclave-runtime info: Listening on ');
+  const url = /Listening on (ws:\/\/\S+)/.exec(line)?.[1];
+  if (url === undefined) throw new Error(`unexpected line ${line}`);
+  return { child, url };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  child.kill('SIGTERM');
+  await exited;
+  clearTimeout(timer);
+}
+
+const benchmark: Benchmark = {
+  title: 'Broker: HTTP execute, extracted mode, 1,000 paused sessions',
+  async run() {
+    return [...(await httpThroughput()), ...(await extractedToolLatency()), ...(await pausedSessions())];
+  },
+};
+
+export default benchmark;

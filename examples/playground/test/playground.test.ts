@@ -1,0 +1,197 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { type PlaygroundServer, startPlayground } from '../server.mjs';
+import { type BuiltPage, buildPage, PLAYGROUND_DIRECTORY } from './build-page.js';
+import { launchChromium } from './launch-chromium.js';
+
+/** Where the screenshot goes: `test-output/` at the repository root (git-ignored). */
+const SCREENSHOT_PATH = join(PLAYGROUND_DIRECTORY, '..', '..', 'test-output', 'playground.png');
+/** The page while the code waits for the Yes/No answer. */
+const QUESTION_SCREENSHOT_PATH = join(
+  PLAYGROUND_DIRECTORY,
+  '..',
+  '..',
+  'test-output',
+  'playground-confirm.png',
+);
+
+let built: BuiltPage | undefined;
+let playground: PlaygroundServer | undefined;
+let browser: Browser | undefined;
+let page: Page;
+let pageErrors: string[];
+
+beforeAll(async () => {
+  built = await buildPage();
+  playground = await startPlayground({
+    port: 0,
+    pageDirectory: built.directory,
+    brokerOptions: { poolSize: 1 },
+    // The custom tool of docs/getting-started.md, registered the way it shows.
+    configureBroker: (broker) => {
+      broker.tool('weather', {
+        description: 'Today’s weather in a city (made up)',
+        argsSchema: z.object({ city: z.string() }),
+        handler: async ({ city }) => ({ city, forecast: 'sunny', celsius: 21 }),
+      });
+    },
+  });
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await playground?.close();
+  await built?.remove();
+});
+
+beforeEach(async () => {
+  if (browser === undefined || playground === undefined) throw new Error('the set-up did not finish');
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.setDefaultTimeout(20_000);
+  pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(`uncaught: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageErrors.push(`console.error: ${message.text()}`);
+  });
+  await page.goto(playground.url);
+});
+
+afterEach(async () => {
+  await page.close();
+  expect(pageErrors).toEqual([]);
+});
+
+/** Waits until the element of `testId` contains `text`, then returns its whole text. */
+async function textOnceShown(testId: string, text: string): Promise<string> {
+  const locator = page.getByTestId(testId).filter({ hasText: text });
+  await locator.waitFor();
+  return (await locator.textContent()) ?? '';
+}
+
+/** The tool call card of `toolName`, once it has `status`. */
+async function toolCallCard(toolName: string, status: 'pending' | 'completed' | 'error') {
+  const card = page
+    .locator(`[data-testid="tool-call"][data-status="${status}"]`)
+    .filter({ hasText: toolName });
+  await card.waitFor();
+  return card;
+}
+
+describe('the playground page in Chromium', () => {
+  it('runs typed code: stdout streams in, the tool call shows its arguments and result, then the result and stats', async () => {
+    expect(await page.title()).toBe('EnclaveJS playground');
+    const editor = page.getByRole('textbox', { name: 'Code' });
+
+    // Tab indents inside the editor instead of leaving it.
+    await editor.fill('return 1;');
+    await editor.press('Home');
+    await editor.press('Tab');
+    expect(await editor.inputValue()).toBe('  return 1;');
+
+    await editor.fill(
+      [
+        `console.log('typed in the browser');`,
+        `const users = await callTool('users:list', { limit: 2 });`,
+        `console.warn('found', users.length, 'users');`,
+        `return users.map((user) => user.name);`,
+      ].join('\n'),
+    );
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+
+    const output = await textOnceShown('output', 'found 2 users');
+    expect(output).toContain('typed in the browser\n');
+    expect(output).toContain('warnfound 2 users');
+    const card = await toolCallCard('users:list', 'completed');
+    const cardText = await card.textContent();
+    expect(cardText).toContain('broker');
+    expect(cardText).toContain('Arguments{\n  "limit": 2\n}');
+    expect(cardText).toContain('"name": "Alice"');
+    expect(cardText).toContain('"name": "Bob"');
+    expect(cardText).not.toContain('Carol');
+
+    expect(await textOnceShown('result', 'Alice')).toBe('[\n  "Alice",\n  "Bob"\n]');
+    const stats = await page.getByTestId('stats').textContent();
+    expect(stats).toMatch(/Duration[\d.]+ m?s/);
+    expect(stats).toContain('Tool calls1');
+    expect(stats).toMatch(/Stdout\d+ bytes/);
+    expect(await page.locator('.header-status .badge').textContent()).toBe('completed');
+  });
+
+  it('answers the code’s confirm from the page, and shows every tool call with its result', async ({
+    annotate,
+  }) => {
+    await page.getByRole('button', { name: 'Ask the page' }).click();
+    expect(await page.getByRole('textbox', { name: 'Code' }).inputValue()).toContain(
+      "tools.confirm({ question: 'Delete the 3 temporary files?' })",
+    );
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+
+    const question = page.getByRole('alertdialog', { name: 'The code asks' });
+    await question.waitFor();
+    expect(await question.textContent()).toContain('Delete the 3 temporary files?');
+    await toolCallCard('confirm', 'pending');
+    // browserInfo is a page tool too, answered without asking.
+    const browserInfoCard = await toolCallCard('browserInfo', 'completed');
+    expect(await browserInfoCard.textContent()).toContain('"timeZone"');
+    expect(await page.locator('.header-status .badge').textContent()).toBe('running');
+    await mkdir(join(SCREENSHOT_PATH, '..'), { recursive: true });
+    await page.screenshot({ path: QUESTION_SCREENSHOT_PATH, fullPage: true });
+
+    await question.getByRole('button', { name: 'Yes' }).click();
+    expect(await textOnceShown('result', 'deleted')).toBe('{\n  "deleted": 3\n}');
+    expect(await page.getByTestId('output').textContent()).toContain('Deleting them.');
+    expect(await question.count()).toBe(0);
+    const confirmCard = await toolCallCard('confirm', 'completed');
+    expect(await confirmCard.textContent()).toContain('Resulttrue');
+    expect(await confirmCard.textContent()).toContain('"question": "Delete the 3 temporary files?"');
+    expect(await page.getByTestId('stats').textContent()).toContain('Tool calls2');
+
+    await page.screenshot({ path: SCREENSHOT_PATH, fullPage: true });
+    console.log(
+      `Playground screenshots: ${SCREENSHOT_PATH} (after the run), ${QUESTION_SCREENSHOT_PATH} (asking)`,
+    );
+    await annotate('Screenshot of the playground after a run', {
+      path: SCREENSHOT_PATH,
+      contentType: 'image/png',
+    });
+  });
+
+  it('shows a thrown error, a cancel and a timeout with their codes', async () => {
+    await page.getByRole('button', { name: 'An error' }).click();
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    const error = await textOnceShown('error', 'User 42 does not exist');
+    expect(error).toContain('EXECUTION_ERROR');
+
+    await page.getByRole('button', { name: 'A timeout' }).click();
+    const timeLimit = page.getByLabel('Time limit');
+    expect(await timeLimit.inputValue()).toBe('2');
+    await timeLimit.fill('30');
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await page.locator('.header-status .badge', { hasText: 'running' }).waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    expect(await textOnceShown('error', 'CANCELLED')).toContain('CANCELLED');
+
+    await timeLimit.fill('2');
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    expect(await textOnceShown('error', 'TIMEOUT')).toMatch(/EXECUTION_TIMEOUT/);
+  });
+
+  it('calls a custom broker tool registered with configureBroker, as docs/getting-started.md does', async () => {
+    await page
+      .getByRole('textbox', { name: 'Code' })
+      .fill(
+        `const weather = await tools.weather({ city: 'Paris' });\nconsole.log(weather.city, 'is', weather.forecast);\nreturn weather;`,
+      );
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    expect(await textOnceShown('output', 'Paris is sunny')).toBe('Paris is sunny\n');
+    const card = await toolCallCard('weather', 'completed');
+    expect(await card.textContent()).toContain('Arguments{\n  "city": "Paris"\n}');
+    expect(await textOnceShown('result', 'celsius')).toBe(
+      '{\n  "city": "Paris",\n  "forecast": "sunny",\n  "celsius": 21\n}',
+    );
+  });
+});

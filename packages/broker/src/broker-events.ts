@@ -1,0 +1,111 @@
+import type { EnclaveError, ToolAnswerer, WireError } from '@enclave-vm/types';
+import type { Logger } from './options/broker-options.js';
+import type { Session } from './sessions/session.js';
+
+/** Details of a tool call, passed as the last argument of `tool:called`. */
+export interface ToolCallInfo {
+  /** The call's id within the session. */
+  callId: string;
+  /** `broker` when a registered tool or the `toolHandler` answers it, `client` otherwise. */
+  answeredBy: ToolAnswerer;
+}
+
+/** Details of an answered tool call, passed as the last argument of `tool:completed`. */
+export interface ToolCompletionInfo extends ToolCallInfo {
+  /** Whether the guest got a result (`true`) or an error (`false`). */
+  ok: boolean;
+  /** Ms from the `tool_call` event to the answer. */
+  durationMs: number;
+  /** The error the guest got, when `ok` is false. */
+  error?: WireError;
+}
+
+/**
+ * Listener signatures of `broker.on(...)`. The first three arguments follow the seed; the last
+ * argument of the tool events adds details.
+ */
+export interface BrokerEventMap {
+  /** A session was created (its `session_init` is logged and it is about to run). */
+  'session:created': (session: Session) => void;
+  /** A session ended successfully; `result` is what the code returned. Fires once per session. */
+  'session:completed': (session: Session, result: unknown) => void;
+  /** A session ended with an error (including cancel, expiry and shutdown). Fires once per session. */
+  'session:error': (session: Session, error: EnclaveError) => void;
+  /** The code called a tool; `args` are the arguments as the code passed them. */
+  'tool:called': (session: Session, tool: string, args: unknown, call: ToolCallInfo) => void;
+  /**
+   * A tool call's answer was handed back to the code. `result` is the result, or `undefined` when
+   * the call failed (see `completion.error`).
+   */
+  'tool:completed': (session: Session, tool: string, result: unknown, completion: ToolCompletionInfo) => void;
+}
+
+/** Names of the broker's events. */
+export type BrokerEventName = keyof BrokerEventMap;
+
+/**
+ * A small typed event emitter. A listener that throws (or returns a rejected promise) is logged and
+ * never disturbs the broker or the other listeners.
+ */
+export class BrokerEventEmitter {
+  private readonly listeners = new Map<BrokerEventName, Set<(...args: never[]) => unknown>>();
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Adds a listener. */
+  on<Name extends BrokerEventName>(name: Name, listener: BrokerEventMap[Name]): void {
+    let set = this.listeners.get(name);
+    if (set === undefined) {
+      set = new Set();
+      this.listeners.set(name, set);
+    }
+    set.add(listener);
+  }
+
+  /** Adds a listener removed after its first call. */
+  once<Name extends BrokerEventName>(name: Name, listener: BrokerEventMap[Name]): void {
+    const wrapper = ((...args: Parameters<BrokerEventMap[Name]>) => {
+      this.off(name, wrapper);
+      return (listener as (...values: Parameters<BrokerEventMap[Name]>) => unknown)(...args);
+    }) as BrokerEventMap[Name];
+    this.on(name, wrapper);
+  }
+
+  /** Removes a listener. */
+  off<Name extends BrokerEventName>(name: Name, listener: BrokerEventMap[Name]): void {
+    this.listeners.get(name)?.delete(listener);
+  }
+
+  /** Whether anything listens to `name` (lets callers skip building arguments). */
+  has(name: BrokerEventName): boolean {
+    return (this.listeners.get(name)?.size ?? 0) > 0;
+  }
+
+  /** Calls every listener of `name` with `args`. */
+  emit<Name extends BrokerEventName>(name: Name, ...args: Parameters<BrokerEventMap[Name]>): void {
+    const set = this.listeners.get(name);
+    if (set === undefined) return;
+    for (const listener of [...set]) {
+      try {
+        const returned = (listener as (...values: Parameters<BrokerEventMap[Name]>) => unknown)(...args);
+        if (isThenable(returned)) {
+          returned.then(undefined, (error: unknown) => this.report(name, error));
+        }
+      } catch (error) {
+        this.report(name, error);
+      }
+    }
+  }
+
+  private report(name: BrokerEventName, error: unknown): void {
+    this.logger.error(`A ${name} listener failed`, {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
+}

@@ -1,0 +1,113 @@
+import type { SecurityLevel, SessionLimitsOverride } from '@enclave-vm/types';
+import type { ToolRegistry } from '../tools/tool-registry.js';
+import type { AuthenticatedUser, ToolHandler } from '../tools/tool-types.js';
+
+/** Local runtime worker processes that the broker starts and scales (extracted mode). */
+export interface RuntimePoolOptions {
+  /** Processes kept running at all times. */
+  minSize: number;
+  /** Processes at most. */
+  maxSize: number;
+  /** Average load (active sessions ÷ capacity, 0–1) above which a process is added. */
+  scaleUpThreshold: number;
+  /** Average load below which an idle process is stopped (never below minSize). */
+  scaleDownThreshold: number;
+  /** How often, in ms, the load is checked. */
+  scaleInterval: number;
+}
+
+/** Result of validating credentials. */
+export interface AuthResult {
+  valid: boolean;
+  userId?: string;
+  tenantId?: string;
+  permissions?: string[];
+}
+
+/**
+ * Authentication of HTTP callers. `bearer` reads `Authorization: Bearer <token>`, `api-key` reads the
+ * `x-api-key` header, `custom` passes the raw `Authorization` header value to `validate`.
+ */
+export interface AuthConfig {
+  type: 'bearer' | 'api-key' | 'custom';
+  validate: (token: string) => Promise<AuthResult>;
+}
+
+/** The request as a rate-limit key generator sees it. */
+export interface RateLimitRequest {
+  headers: Record<string, string | string[] | undefined>;
+  ip: string;
+  method: string;
+  url: string;
+  /** The authenticated caller, when authentication ran first. */
+  user?: AuthenticatedUser;
+}
+
+/** Fixed-window rate limiting per key (default key: the client IP). */
+export interface RateLimitConfig {
+  windowMs: number;
+  maxRequests: number;
+  keyGenerator?: (request: RateLimitRequest) => string | string[] | undefined;
+}
+
+/** Where the broker writes its own logs. `console` fits; so does a pino logger. */
+export interface Logger {
+  debug(message: string, data?: Record<string, unknown>): void;
+  info(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
+}
+
+/** CORS for browser clients. `true` allows any origin. */
+export type CorsOptions = boolean | { origin: string | string[] | boolean; credentials?: boolean };
+
+/**
+ * A Redis client (ioredis). Accepted and type-checked now; passing one currently fails fast with a
+ * CONFIGURATION_ERROR until the Redis session store lands.
+ */
+export interface RedisLike {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ...args: (string | number)[]): Promise<unknown>;
+  publish(channel: string, message: string): Promise<number>;
+}
+
+/** Options of `createBroker` / `new EnclaveBroker`. */
+export interface BrokerOptions {
+  /** Where code runs: an in-process worker-thread pool, or runtime workers over WebSocket. @default 'embedded' */
+  mode?: 'embedded' | 'extracted';
+  /** Extracted mode: one or several runtime worker URLs (`ws://host:3001`). */
+  runtimeUrl?: string | string[];
+  /** Extracted mode: shared secret sent to runtime workers. */
+  runtimeAuthToken?: string;
+  /** Extracted mode: local runtime worker processes started and scaled by the broker. */
+  runtimePool?: RuntimePoolOptions;
+  /** Embedded mode: worker threads of the sandbox pool. @default number of cores */
+  poolSize?: number;
+  /** Limits preset for sessions. @default 'STANDARD' */
+  securityLevel?: SecurityLevel;
+  /**
+   * Overrides of the security level's limits for every session, e.g. `{ toolTimeout: 2000 }`.
+   * A request's `timeout` and `maxToolCalls` are capped by the resulting limits.
+   */
+  limits?: SessionLimitsOverride;
+  /** Tools that run on the broker. */
+  tools?: ToolRegistry;
+  /** Handler for tool names the registry does not know; without it such calls go to the client. */
+  toolHandler?: ToolHandler;
+  /** Ms after creation at which a session and its event log are discarded. @default 300000 */
+  sessionTimeout?: number;
+  /** Sessions running at once; more get SESSION_LIMIT_REACHED (429). @default 1000 */
+  maxConcurrentSessions?: number;
+  /** Ms between heartbeat events of a running session. @default 15000 */
+  heartbeatInterval?: number;
+  /** Events kept per session for resume. @default 10000 */
+  maxEventLogSize?: number;
+  authentication?: AuthConfig;
+  rateLimiting?: RateLimitConfig;
+  /** @default false */
+  cors?: CorsOptions;
+  /** Largest accepted request body in bytes. @default 1048576 */
+  bodyLimit?: number;
+  logger?: Logger;
+  redis?: RedisLike;
+}

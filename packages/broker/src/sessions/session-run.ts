@@ -1,0 +1,463 @@
+import type { ExecutionHandle, SessionExecutor, ToolOutcome } from '@enclave-vm/runtime';
+import {
+  createEvent,
+  EnclaveError,
+  type EventPayloadMap,
+  type EventType,
+  type ExecutionStats,
+  type FinalPayload,
+  type RuntimeEvent,
+  type SecurityLevel,
+  type SessionLimits,
+  type SessionStatus,
+  type StreamEvent,
+  toEnclaveError,
+  type WireError,
+} from '@enclave-vm/types';
+import type { BrokerEventEmitter } from '../broker-events.js';
+import type { Logger } from '../options/broker-options.js';
+import { isPlainObject } from '../tools/parameter-arguments.js';
+import type { ToolRegistry } from '../tools/tool-registry.js';
+import type { AuthenticatedUser, ExecutionContext, ToolHandler } from '../tools/tool-types.js';
+import type { Session } from './session.js';
+import type { SessionEncryption } from './session-encryption.js';
+import type { SessionChanges, SessionStore } from './session-store.js';
+
+/** What a {@link SessionRun} needs from its broker. */
+export interface SessionRunHost {
+  readonly store: SessionStore;
+  readonly tools: ToolRegistry;
+  readonly toolHandler: ToolHandler | undefined;
+  readonly events: BrokerEventEmitter;
+  readonly logger: Logger;
+  /** Called once, right after the run's `final` was logged. */
+  runEnded(run: SessionRun): void;
+}
+
+/** The fixed facts of a session a {@link SessionRun} runs. */
+export interface SessionRunInit {
+  id: string;
+  code: string;
+  createdAt: number;
+  expiresAt: number;
+  securityLevel: SecurityLevel;
+  limits: SessionLimits;
+  /** Deep-frozen JSON copy of the request's context. */
+  context: Readonly<Record<string, unknown>>;
+  user: AuthenticatedUser | undefined;
+  /** Set when the client asked for end-to-end encryption: every event after `session_init` is sealed. */
+  encryption?: SessionEncryption;
+}
+
+/** A tool call waiting for its answer. */
+interface PendingCall {
+  readonly toolName: string;
+  readonly answeredBy: 'broker' | 'client';
+  readonly startedAt: number;
+  readonly timer: NodeJS.Timeout;
+  /** Broker-answered calls only: aborted when the call is no longer wanted. */
+  readonly controller: AbortController | undefined;
+}
+
+const EMPTY_PAYLOAD = Object.freeze({});
+
+/** How much later than the broker the runtime times out a tool call. */
+const RUNTIME_TOOL_TIMEOUT_GRACE_MS = 1_000;
+
+/**
+ * One session as this broker runs it: numbers its events, logs them through the store, answers or
+ * forwards its tool calls, enforces the tool timeout and ends it exactly once with `final`
+ * (preceded by `error` when it fails).
+ */
+export class SessionRun {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly limits: SessionLimits;
+  readonly user: AuthenticatedUser | undefined;
+  /** The session's keys when it is encrypted. */
+  readonly encryption: SessionEncryption | undefined;
+  private readonly init: SessionRunInit;
+  private status: SessionStatus = 'pending';
+  private seq = 0;
+  private startedAt = 0;
+  private toolCalls = 0;
+  private stdoutBytes = 0;
+  private handle: ExecutionHandle | undefined;
+  private readonly pendingCalls = new Map<string, PendingCall>();
+  private readonly answeredCalls = new Set<string>();
+  private fatalErrorLogged = false;
+  private isEnded = false;
+  private completedAt: number | undefined;
+  private result: unknown;
+  private error: WireError | undefined;
+  private finalStats: ExecutionStats | undefined;
+
+  constructor(
+    private readonly host: SessionRunHost,
+    init: SessionRunInit,
+  ) {
+    this.init = init;
+    this.id = init.id;
+    this.createdAt = init.createdAt;
+    this.expiresAt = init.expiresAt;
+    this.limits = init.limits;
+    this.user = init.user;
+    this.encryption = init.encryption;
+  }
+
+  /** Whether the run has logged its `final`. */
+  get ended(): boolean {
+    return this.isEnded;
+  }
+
+  /** Whether the run is executing (heartbeats are due). */
+  get running(): boolean {
+    return this.status === 'running' && !this.isEnded;
+  }
+
+  /** The session as `getSession` reports it, with live stats. */
+  snapshot(): Session {
+    return {
+      id: this.id,
+      status: this.status,
+      createdAt: this.createdAt,
+      expiresAt: this.expiresAt,
+      ...(this.completedAt === undefined ? {} : { completedAt: this.completedAt }),
+      securityLevel: this.init.securityLevel,
+      limits: this.limits,
+      lastSeq: this.seq,
+      stats: this.stats(),
+      pendingToolCalls: this.clientCallIds(),
+      ...(this.user === undefined ? {} : { user: this.user }),
+      ...(this.status === 'completed' ? { result: this.result } : {}),
+      ...(this.error === undefined ? {} : { error: this.error }),
+    };
+  }
+
+  /** Logs `session_init` (seq 1); resolves once it is in the store. */
+  announce(): Promise<void> {
+    const event = createEvent(this.id, ++this.seq, 'session_init', {
+      limits: this.limits,
+      securityLevel: this.init.securityLevel,
+      expiresAt: this.expiresAt,
+      resumeUrl: `/sessions/${this.id}/events`,
+      cancelUrl: `/sessions/${this.id}`,
+      ...(this.encryption === undefined ? {} : { encryption: this.encryption.params }),
+    });
+    return this.host.store.appendEvent(event);
+  }
+
+  /** Hands the code to the executor. Does nothing once the run has ended. */
+  start(executor: SessionExecutor): void {
+    if (this.isEnded) return;
+    this.status = 'running';
+    this.startedAt = Date.now();
+    this.updateRecord({ status: 'running' });
+    try {
+      this.handle = executor.execute(
+        {
+          sessionId: this.id,
+          code: this.init.code,
+          limits: this.runtimeLimits(),
+          context: this.init.context,
+        },
+        (event) => this.handleRuntimeEvent(event),
+      );
+    } catch (error) {
+      this.end(toEnclaveError(error, 'RUNTIME_UNAVAILABLE'));
+    }
+  }
+
+  /**
+   * The limits handed to the runtime. The broker answers every tool call within `toolTimeout`
+   * itself (so the answer is logged as `tool_result_applied` and a broker tool's signal is aborted);
+   * the runtime's own tool timer is only a backstop, set a little later so that it never wins.
+   */
+  private runtimeLimits(): SessionLimits {
+    return { ...this.limits, toolTimeout: this.limits.toolTimeout + RUNTIME_TOOL_TIMEOUT_GRACE_MS };
+  }
+
+  /** Logs a heartbeat while running; returns whether one was logged. */
+  heartbeat(): boolean {
+    if (!this.running) return false;
+    this.emit('heartbeat', EMPTY_PAYLOAD);
+    return true;
+  }
+
+  /**
+   * Answers a tool call the client owns. Throws `SESSION_ENDED`, `TOOL_CALL_ALREADY_ANSWERED` (also
+   * after the tool timeout answered it) or `TOOL_CALL_NOT_FOUND`.
+   */
+  submitClientResult(callId: string, outcome: ToolOutcome): void {
+    if (this.isEnded) throw new EnclaveError('SESSION_ENDED', `Session ${this.id} has already ended`);
+    if (this.answeredCalls.has(callId)) {
+      throw new EnclaveError('TOOL_CALL_ALREADY_ANSWERED', `Tool call ${callId} already has a result`);
+    }
+    const pending = this.pendingCalls.get(callId);
+    if (pending === undefined || pending.answeredBy !== 'client') {
+      throw new EnclaveError(
+        'TOOL_CALL_NOT_FOUND',
+        `Session ${this.id} has no tool call ${callId} waiting for the client`,
+      );
+    }
+    this.answer(callId, outcome);
+  }
+
+  /**
+   * Ends the run here with `error` + `final` carrying `error` (cancel, expiry, shutdown): the
+   * runtime is told to stop and whatever it sends afterwards is ignored. No effect once ended.
+   */
+  end(error: EnclaveError): void {
+    if (this.isEnded) return;
+    this.handle?.cancel(error.message);
+    const wire = { code: error.code, message: error.message };
+    this.emit('error', { code: wire.code, message: wire.message, recoverable: false });
+    this.finish({ ok: false, error: wire, stats: this.stats() });
+  }
+
+  private emit<Type extends EventType>(type: Type, payload: EventPayloadMap[Type]): StreamEvent {
+    const event = createEvent(this.id, ++this.seq, type, payload);
+    const appended =
+      this.encryption === undefined
+        ? this.host.store.appendEvent(event)
+        : this.encryption.append(event, this.host.store);
+    appended.then(undefined, (error: unknown) => {
+      this.host.logger.error('Could not log a session event', {
+        sessionId: this.id,
+        seq: event.seq,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
+    return event;
+  }
+
+  private handleRuntimeEvent(event: RuntimeEvent): void {
+    if (this.isEnded) return;
+    switch (event.type) {
+      case 'stdout':
+        this.stdoutBytes += Buffer.byteLength(event.payload.chunk);
+        this.emit('stdout', event.payload);
+        return;
+      case 'log':
+        this.stdoutBytes += Buffer.byteLength(event.payload.message);
+        this.emit('log', event.payload);
+        return;
+      case 'tool_call':
+        this.handleToolCall(event.payload.callId, event.payload.toolName, event.payload.args);
+        return;
+      case 'error':
+        if (!event.payload.recoverable) this.fatalErrorLogged = true;
+        this.emit('error', event.payload);
+        return;
+      case 'final':
+        if (!event.payload.ok && !this.fatalErrorLogged) {
+          // Every failed run's `error` event comes before its `final`.
+          const error = event.payload.error ?? { code: 'INTERNAL_ERROR', message: 'The run failed' };
+          this.emit('error', { code: error.code, message: error.message, recoverable: false });
+        }
+        this.finish(event.payload);
+        return;
+    }
+  }
+
+  private handleToolCall(callId: string, toolName: string, args: unknown): void {
+    this.toolCalls++;
+    const { tools, toolHandler } = this.host;
+    const answeredBy = tools.has(toolName) || toolHandler !== undefined ? 'broker' : 'client';
+    this.emit('tool_call', { callId, toolName, args, answeredBy });
+    const controller = answeredBy === 'broker' ? new AbortController() : undefined;
+    const timer = setTimeout(() => this.timeOut(callId), this.limits.toolTimeout);
+    timer.unref();
+    this.pendingCalls.set(callId, { toolName, answeredBy, startedAt: performance.now(), timer, controller });
+    if (this.host.events.has('tool:called')) {
+      this.host.events.emit('tool:called', this.snapshot(), toolName, args, { callId, answeredBy });
+    }
+    if (controller === undefined) {
+      this.updateRecord({ pendingToolCalls: this.clientCallIds(), stats: this.stats() });
+      return;
+    }
+    const context: ExecutionContext = {
+      sessionId: this.id,
+      callId,
+      toolName,
+      context: this.init.context,
+      ...(this.user === undefined ? {} : { user: this.user }),
+      signal: controller.signal,
+    };
+    this.runBrokerTool(toolName, args, context).then(
+      (result) => this.answer(callId, { ok: true, result }),
+      (error: unknown) =>
+        this.answer(callId, { ok: false, error: toEnclaveError(error, 'TOOL_ERROR').toWire() }),
+    );
+  }
+
+  private async runBrokerTool(toolName: string, args: unknown, context: ExecutionContext): Promise<unknown> {
+    const { tools, toolHandler } = this.host;
+    if (tools.has(toolName) || toolHandler === undefined) return tools.call(toolName, args, context);
+    const input = args === undefined ? {} : args;
+    if (!isPlainObject(input)) {
+      throw new EnclaveError(
+        'TOOL_VALIDATION_ERROR',
+        `Invalid arguments for tool ${toolName}: (root): expected an object`,
+      );
+    }
+    try {
+      return await toolHandler(input, context);
+    } catch (error) {
+      if (EnclaveError.isInstance(error)) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new EnclaveError('TOOL_ERROR', `Tool ${toolName} failed: ${message}`, { cause: error });
+    }
+  }
+
+  private timeOut(callId: string): void {
+    const pending = this.pendingCalls.get(callId);
+    if (pending === undefined) return;
+    const waitedFor = pending.answeredBy === 'client' ? 'the client' : 'the tool';
+    this.answer(callId, {
+      ok: false,
+      error: {
+        code: 'TOOL_TIMEOUT',
+        message: `Tool ${pending.toolName} got no answer from ${waitedFor} within ${this.limits.toolTimeout} ms`,
+      },
+    });
+  }
+
+  /** Hands an outcome to the guest and logs `tool_result_applied`. Ignored once answered or ended. */
+  private answer(callId: string, outcome: ToolOutcome): void {
+    const pending = this.pendingCalls.get(callId);
+    if (pending === undefined || this.isEnded) return;
+    this.pendingCalls.delete(callId);
+    this.answeredCalls.add(callId);
+    clearTimeout(pending.timer);
+    const applied = outcome.ok ? this.checkResult(pending.toolName, outcome.result) : outcome;
+    if (!applied.ok && pending.controller !== undefined && !pending.controller.signal.aborted) {
+      pending.controller.abort(EnclaveError.fromWire(applied.error));
+    }
+    try {
+      this.handle?.submitToolResult(callId, applied);
+    } catch (error) {
+      // The runtime no longer waits for this call (its run is ending); the guest never sees it.
+      this.host.logger.debug('The runtime refused a tool result', {
+        sessionId: this.id,
+        callId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return;
+    }
+    const durationMs = Math.max(0, performance.now() - pending.startedAt);
+    this.emit(
+      'tool_result_applied',
+      applied.ok
+        ? { callId, toolName: pending.toolName, ok: true, durationMs, result: applied.result }
+        : { callId, toolName: pending.toolName, ok: false, durationMs, error: applied.error },
+    );
+    if (pending.answeredBy === 'client') {
+      this.updateRecord({ pendingToolCalls: this.clientCallIds(), stats: this.stats() });
+    }
+    if (this.host.events.has('tool:completed')) {
+      this.host.events.emit(
+        'tool:completed',
+        this.snapshot(),
+        pending.toolName,
+        applied.ok ? applied.result : undefined,
+        {
+          callId,
+          answeredBy: pending.answeredBy,
+          ok: applied.ok,
+          durationMs,
+          ...(applied.ok ? {} : { error: applied.error }),
+        },
+      );
+    }
+  }
+
+  /** A result as the guest will see it: its JSON form, within `maxToolResultBytes`. */
+  private checkResult(toolName: string, result: unknown): ToolOutcome {
+    if (result === undefined) return { ok: true, result: undefined };
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(result);
+    } catch (error) {
+      return {
+        ok: false,
+        error: {
+          code: 'TOOL_ERROR',
+          message: `Tool ${toolName} returned a value that is not JSON: ${String(error)}`,
+        },
+      };
+    }
+    if (text === undefined) return { ok: true, result: undefined };
+    const size = Buffer.byteLength(text);
+    if (size > this.limits.maxToolResultBytes) {
+      return {
+        ok: false,
+        error: {
+          code: 'TOOL_RESULT_TOO_LARGE',
+          message: `Tool ${toolName} returned ${size} bytes of JSON, more than the ${this.limits.maxToolResultBytes} allowed`,
+        },
+      };
+    }
+    return { ok: true, result: JSON.parse(text) };
+  }
+
+  private finish(payload: FinalPayload): void {
+    this.isEnded = true;
+    this.completedAt = Date.now();
+    this.status = payload.ok ? 'completed' : 'error';
+    this.finalStats = payload.stats;
+    if (payload.ok) this.result = payload.result;
+    else this.error = payload.error ?? { code: 'INTERNAL_ERROR', message: 'The run failed' };
+    if (this.pendingCalls.size > 0) {
+      const abortReason = payload.ok
+        ? new EnclaveError('SESSION_ENDED', `Session ${this.id} ended before the tool answered`)
+        : EnclaveError.fromWire(this.error as WireError);
+      for (const pending of this.pendingCalls.values()) {
+        clearTimeout(pending.timer);
+        pending.controller?.abort(abortReason);
+      }
+    }
+    this.pendingCalls.clear();
+    this.emit('final', payload);
+    this.updateRecord({
+      status: this.status,
+      completedAt: this.completedAt,
+      stats: payload.stats,
+      pendingToolCalls: [],
+      ...(payload.ok ? { result: payload.result } : { error: this.error }),
+    });
+    this.host.runEnded(this);
+    const events = this.host.events;
+    if (payload.ok) {
+      if (events.has('session:completed')) events.emit('session:completed', this.snapshot(), payload.result);
+    } else if (events.has('session:error')) {
+      events.emit('session:error', this.snapshot(), EnclaveError.fromWire(this.error as WireError));
+    }
+  }
+
+  private stats(): ExecutionStats {
+    if (this.finalStats !== undefined) return { ...this.finalStats };
+    return {
+      durationMs: this.startedAt === 0 ? 0 : Date.now() - this.startedAt,
+      cpuTimeMs: 0,
+      toolCalls: this.toolCalls,
+      stdoutBytes: this.stdoutBytes,
+    };
+  }
+
+  private clientCallIds(): string[] {
+    const ids: string[] = [];
+    for (const [callId, pending] of this.pendingCalls) if (pending.answeredBy === 'client') ids.push(callId);
+    return ids;
+  }
+
+  private updateRecord(changes: SessionChanges): void {
+    this.host.store.updateSession(this.id, changes).then(undefined, (error: unknown) => {
+      this.host.logger.error('Could not update a session record', {
+        sessionId: this.id,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
+  }
+}

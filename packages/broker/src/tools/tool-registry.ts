@@ -1,0 +1,342 @@
+import { EnclaveError, formatIssues, ToolNameSchema } from '@enclave-vm/types';
+import { z } from 'zod';
+import {
+  type ArgumentsCheck,
+  checkParameterArguments,
+  isPlainObject,
+  matchesParameterType,
+  PARAMETER_TYPES,
+} from './parameter-arguments.js';
+import {
+  type ArgumentDocumentation,
+  argumentsFromJsonSchema,
+  formatToolDocumentation,
+  type ToolDocumentation,
+} from './tool-documentation.js';
+import type { ExecutionContext, ParameterDef, ToolDefinition, ZodToolConfig } from './tool-types.js';
+
+interface RegistryEntry {
+  readonly definition: ToolDefinition;
+  readonly inputSchema: Record<string, unknown>;
+  readonly documentation: ToolDocumentation;
+  readonly check: (args: unknown) => ArgumentsCheck;
+  readonly run: (args: Record<string, unknown>, context: ExecutionContext) => Promise<unknown>;
+}
+
+/**
+ * The tools that run on the broker. Each tool has a name (any string up to 256 characters, e.g.
+ * `getCurrentTime` or `users:list`), a description, an argument schema and a handler. Arguments are
+ * checked against the schema before the handler runs.
+ *
+ * @example
+ * const tools = new ToolRegistry();
+ * tools.register({
+ *   name: 'users:list',
+ *   description: 'List all users',
+ *   parameters: { limit: { type: 'number', description: 'Max users to return', default: 10 } },
+ *   handler: async (args) => db.users.findAll({ limit: args.limit }),
+ * });
+ */
+export class ToolRegistry {
+  private readonly entries = new Map<string, RegistryEntry>();
+
+  /** Number of registered tools. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Registers a tool described by `ParameterDef`s. Throws `CONFIGURATION_ERROR` when the name is
+   * taken or the definition is invalid (empty name, missing description or handler, unknown parameter
+   * type, a default of the wrong type, a parameter both required and defaulted).
+   */
+  register(tool: ToolDefinition): void {
+    if (!isPlainObject(tool)) throw configurationError('A tool definition must be an object');
+    const name = checkName(tool.name);
+    this.assertFree(name);
+    const description = checkDescription(name, tool.description);
+    if (typeof tool.handler !== 'function')
+      throw configurationError(`Tool ${name}: handler must be a function`);
+    const parameters = checkParameters(name, tool.parameters);
+    const handler = tool.handler;
+    const definition: ToolDefinition = { name, description, parameters, handler };
+    const inputSchema = parametersToJsonSchema(parameters);
+    this.entries.set(name, {
+      definition,
+      inputSchema,
+      documentation: {
+        name,
+        description,
+        inputSchema,
+        arguments: Object.entries(parameters).map(([argumentName, parameter]) => ({
+          name: argumentName,
+          type: parameter.type,
+          required: parameter.required === true,
+          hasDefault: parameter.default !== undefined,
+          defaultValue: parameter.default,
+          description: parameter.description,
+        })),
+      },
+      check: (args) => checkParameterArguments(parameters, args),
+      run: (args, context) => handler(args, context),
+    });
+  }
+
+  /**
+   * Registers a tool whose arguments are described by a zod schema (what `broker.tool(name, config)`
+   * calls). Arguments are parsed with the schema (so its defaults and transforms apply) before the
+   * handler runs. Throws `CONFIGURATION_ERROR` when the name is taken or the config is invalid.
+   */
+  registerZodTool<Schema extends z.ZodType>(name: string, config: ZodToolConfig<Schema>): void {
+    const toolName = checkName(name);
+    this.assertFree(toolName);
+    if (!isPlainObject(config)) throw configurationError(`Tool ${toolName}: the config must be an object`);
+    const description = checkDescription(toolName, config.description);
+    const schema = config.argsSchema;
+    if (!isZodSchema(schema)) {
+      throw configurationError(`Tool ${toolName}: argsSchema must be a zod schema`);
+    }
+    if (typeof config.handler !== 'function') {
+      throw configurationError(`Tool ${toolName}: handler must be a function`);
+    }
+    const handler = config.handler;
+    let inputSchema: Record<string, unknown>;
+    try {
+      inputSchema = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<
+        string,
+        unknown
+      >;
+    } catch (error) {
+      throw configurationError(
+        `Tool ${toolName}: argsSchema cannot be described as JSON Schema: ${String(error)}`,
+        error,
+      );
+    }
+    const check = (args: unknown): ArgumentsCheck => {
+      const parsed = schema.safeParse(args === undefined ? {} : args);
+      if (parsed.success) {
+        return { success: true, args: parsed.data as Record<string, unknown> };
+      }
+      return {
+        success: false,
+        message: formatIssues(parsed.error.issues),
+        details: {
+          issues: parsed.error.issues.map((issue) => ({
+            path: issue.path.join('.'),
+            message: issue.message,
+          })),
+        },
+      };
+    };
+    const run = async (args: Record<string, unknown>, context: ExecutionContext): Promise<unknown> =>
+      handler(args as z.output<Schema>, context);
+    const documentedArguments = argumentsFromJsonSchema(inputSchema);
+    const definition: ToolDefinition = {
+      name: toolName,
+      description,
+      parameters: argumentsToParameters(documentedArguments ?? []),
+      // Called directly, the handler still gets checked arguments and a context.
+      handler: async (args, context) => {
+        const checked = check(args);
+        if (!checked.success) throw validationError(toolName, checked);
+        return run(checked.args, context ?? detachedContext(toolName));
+      },
+    };
+    this.entries.set(toolName, {
+      definition,
+      inputSchema,
+      documentation: { name: toolName, description, inputSchema, arguments: documentedArguments },
+      check,
+      run,
+    });
+  }
+
+  /** Removes a tool; returns whether it was registered. */
+  unregister(name: string): boolean {
+    return this.entries.delete(name);
+  }
+
+  /** The tool with this name, or `undefined`. */
+  get(name: string): ToolDefinition | undefined {
+    return this.entries.get(name)?.definition;
+  }
+
+  /** Whether a tool with this name is registered. */
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  /** Every registered tool, in registration order. */
+  list(): ToolDefinition[] {
+    return [...this.entries.values()].map((entry) => entry.definition);
+  }
+
+  /**
+   * The JSON Schema of a tool's arguments (exact for zod tools, built from the `ParameterDef`s
+   * otherwise), or `undefined` for an unknown tool.
+   */
+  getInputSchema(name: string): Record<string, unknown> | undefined {
+    return this.entries.get(name)?.inputSchema;
+  }
+
+  /**
+   * Text for an LLM prompt: how code calls tools, then every tool with its description, a call
+   * example (`await tools.getCurrentTime({ timezone })`, or `await callTool('users:list', { limit })`
+   * for names that are not identifiers) and each argument's type, whether it is required, its default
+   * and its description.
+   */
+  getDocumentation(): string {
+    return formatToolDocumentation([...this.entries.values()].map((entry) => entry.documentation));
+  }
+
+  /**
+   * Checks arguments against a tool's schema without running it. Returns the arguments the handler
+   * would get (defaults applied), or a readable message. Throws `TOOL_NOT_FOUND` for an unknown tool.
+   */
+  validateArguments(name: string, args: unknown): ArgumentsCheck {
+    return this.entry(name).check(args);
+  }
+
+  /**
+   * Runs a tool: checks the arguments, then calls the handler. Rejects with `TOOL_NOT_FOUND`,
+   * `TOOL_VALIDATION_ERROR` (the handler is not called), the handler's own `EnclaveError`, or
+   * `TOOL_ERROR` wrapping anything else the handler throws.
+   */
+  async call(name: string, args: unknown, context: ExecutionContext): Promise<unknown> {
+    const entry = this.entry(name);
+    const checked = entry.check(args);
+    if (!checked.success) throw validationError(name, checked);
+    try {
+      return await entry.run(checked.args, context);
+    } catch (error) {
+      if (EnclaveError.isInstance(error)) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new EnclaveError('TOOL_ERROR', `Tool ${name} failed: ${message}`, { cause: error });
+    }
+  }
+
+  private entry(name: string): RegistryEntry {
+    const entry = this.entries.get(name);
+    if (entry === undefined)
+      throw new EnclaveError('TOOL_NOT_FOUND', `No tool named ${JSON.stringify(name)}`);
+    return entry;
+  }
+
+  private assertFree(name: string): void {
+    if (this.entries.has(name)) {
+      throw configurationError(`A tool named ${JSON.stringify(name)} is already registered`);
+    }
+  }
+}
+
+function configurationError(message: string, cause?: unknown): EnclaveError {
+  return new EnclaveError('CONFIGURATION_ERROR', message, { cause });
+}
+
+function validationError(name: string, checked: Extract<ArgumentsCheck, { success: false }>): EnclaveError {
+  return new EnclaveError('TOOL_VALIDATION_ERROR', `Invalid arguments for tool ${name}: ${checked.message}`, {
+    details: checked.details,
+  });
+}
+
+function checkName(name: unknown): string {
+  const parsed = ToolNameSchema.safeParse(name);
+  if (!parsed.success) {
+    throw configurationError(
+      `A tool name must be a string of 1 to 256 characters, got ${JSON.stringify(name)}`,
+    );
+  }
+  return parsed.data;
+}
+
+function checkDescription(name: string, description: unknown): string {
+  if (typeof description !== 'string') throw configurationError(`Tool ${name}: description must be a string`);
+  return description;
+}
+
+function checkParameters(name: string, parameters: unknown): Record<string, ParameterDef> {
+  if (parameters === undefined) return {};
+  if (!isPlainObject(parameters)) throw configurationError(`Tool ${name}: parameters must be an object`);
+  const checked: Record<string, ParameterDef> = {};
+  for (const [parameterName, parameter] of Object.entries(parameters)) {
+    const where = `Tool ${name}, parameter ${parameterName}`;
+    if (!isPlainObject(parameter)) throw configurationError(`${where}: must be an object`);
+    const type = parameter.type;
+    if (typeof type !== 'string' || !PARAMETER_TYPES.includes(type as ParameterDef['type'])) {
+      throw configurationError(
+        `${where}: type must be one of ${PARAMETER_TYPES.join(', ')}, got ${JSON.stringify(type)}`,
+      );
+    }
+    const parameterType = type as ParameterDef['type'];
+    if (typeof parameter.description !== 'string')
+      throw configurationError(`${where}: description must be a string`);
+    if (parameter.required !== undefined && typeof parameter.required !== 'boolean') {
+      throw configurationError(`${where}: required must be a boolean`);
+    }
+    if (parameter.default !== undefined) {
+      if (!matchesParameterType(parameterType, parameter.default)) {
+        throw configurationError(`${where}: default must be of type ${parameterType}`);
+      }
+      if (parameter.required === true) {
+        throw configurationError(`${where}: a parameter with a default cannot be required`);
+      }
+    }
+    checked[parameterName] = {
+      type: parameterType,
+      description: parameter.description,
+      ...(parameter.required === undefined ? {} : { required: parameter.required }),
+      ...(parameter.default === undefined ? {} : { default: parameter.default }),
+    };
+  }
+  return checked;
+}
+
+function parametersToJsonSchema(parameters: Record<string, ParameterDef>): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  const required: string[] = [];
+  for (const [name, parameter] of Object.entries(parameters)) {
+    properties[name] = {
+      type: parameter.type,
+      description: parameter.description,
+      ...(parameter.default === undefined ? {} : { default: parameter.default }),
+    };
+    if (parameter.required === true) required.push(name);
+  }
+  return {
+    type: 'object',
+    properties,
+    ...(required.length > 0 ? { required } : {}),
+    additionalProperties: false,
+  };
+}
+
+function argumentsToParameters(documented: ArgumentDocumentation[]): Record<string, ParameterDef> {
+  const parameters: Record<string, ParameterDef> = {};
+  for (const argument of documented) {
+    const type =
+      argument.type === 'integer' ? 'number' : argument.type.endsWith('[]') ? 'array' : argument.type;
+    parameters[argument.name] = {
+      type: PARAMETER_TYPES.includes(type as ParameterDef['type'])
+        ? (type as ParameterDef['type'])
+        : 'object',
+      description: argument.description ?? '',
+      ...(argument.required ? { required: true } : {}),
+      ...(argument.hasDefault ? { default: argument.defaultValue } : {}),
+    };
+  }
+  return parameters;
+}
+
+/** Duck-typed, so that a schema from another copy of zod 4 is accepted too. */
+function isZodSchema(value: unknown): value is z.ZodType {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    '_zod' in value &&
+    typeof (value as { safeParse?: unknown }).safeParse === 'function'
+  );
+}
+
+function detachedContext(toolName: string): ExecutionContext {
+  return { sessionId: '', callId: '', toolName, context: {}, signal: new AbortController().signal };
+}

@@ -1,0 +1,539 @@
+import { performance } from 'node:perf_hooks';
+import {
+  EnclaveError,
+  type ErrorCode,
+  type FinalPayload,
+  isErrorCode,
+  type LogLevel,
+  type RuntimeEvent,
+  SessionLimitsSchema,
+  validate,
+  type WireError,
+} from '@enclave-vm/types';
+import type { GuestOutcome, GuestTurn, Sandbox } from '../sandbox/sandbox.js';
+import type { SandboxProvider } from '../sandbox/sandbox-provider.js';
+import type { ExecutionSpec, ToolOutcome } from './execution-types.js';
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** Codes after which the sandbox's instance is never reused. */
+const DISCARDING_CODES = new Set<string>(['MEMORY_LIMIT_EXCEEDED', 'STACK_OVERFLOW', 'INTERNAL_ERROR']);
+
+/** Options of one {@link SessionRun}. */
+export interface SessionRunOptions {
+  /** What to run. */
+  spec: ExecutionSpec;
+  /** Where sandboxes come from. */
+  provider: SandboxProvider;
+  /** Receives the events of each turn, in order, as one batch; the last batch ends with `final`. */
+  onEvents: (events: RuntimeEvent[]) => void;
+  /** Called once the run has ended, after its last batch. */
+  onEnd?: (run: SessionRun) => void;
+  /**
+   * Polled while the guest runs; true cancels the run (for a cancel requested from another thread
+   * through shared memory while this one is busy).
+   */
+  isCancelRequested?: () => boolean;
+  /** Polled while the guest runs (a few times per ms), for thread-wide housekeeping. */
+  onGuestTick?: (now: number) => void;
+  /** `performance.now()` when the run was requested. @default now */
+  requestedAt?: number;
+}
+
+interface PendingCall {
+  toolName: string;
+  deadline: number;
+}
+
+/**
+ * One run of user code in one sandbox: starts it, turns what the guest produces into runtime
+ * events (one batch per guest turn), hands tool results back (all results that arrive together in
+ * one guest turn), enforces every limit, and ends with exactly one `final`.
+ */
+export class SessionRun {
+  /** The session id of the spec. */
+  readonly sessionId: string;
+  /** Resolves with the `final` payload once the run has ended (never rejects). */
+  readonly done: Promise<FinalPayload>;
+  private readonly spec: ExecutionSpec;
+  private readonly options: SessionRunOptions;
+  private readonly requestedAt: number;
+  private readonly deadline: number;
+  private resolveDone!: (payload: FinalPayload) => void;
+  private state: 'created' | 'starting' | 'running' | 'ended' = 'created';
+  private sandbox: Sandbox | undefined;
+  private events: RuntimeEvent[] = [];
+  private kill: WireError | undefined;
+  private wallTimer: NodeJS.Timeout | undefined;
+  private toolTimer: NodeJS.Timeout | undefined;
+  private toolTimerAt = Number.POSITIVE_INFINITY;
+  private readonly pendingCalls = new Map<number, PendingCall>();
+  /** Call ids are issued in order: an id up to this one that is not pending has its answer. */
+  private highestCallId = 0;
+  private queuedResults: string[] = [];
+  private resultsScheduled = false;
+  private toolCalls = 0;
+  private stdoutBytes = 0;
+  private outputClosed = false;
+  private cpuTimeMs = 0;
+
+  /** Prepares a run; nothing happens before {@link begin}. */
+  constructor(options: SessionRunOptions) {
+    this.options = options;
+    this.spec = options.spec;
+    this.sessionId = options.spec.sessionId;
+    this.requestedAt = options.requestedAt ?? performance.now();
+    this.deadline = this.requestedAt + (options.spec.limits?.timeout ?? 0);
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+  }
+
+  /** Whether the run has ended. */
+  get ended(): boolean {
+    return this.state === 'ended';
+  }
+
+  /** Whether this run's guest code is executing right now. */
+  get inGuest(): boolean {
+    return this.sandbox?.inGuest ?? false;
+  }
+
+  /** Starts the run: synchronously when a ready sandbox is available, otherwise once one is. */
+  begin(): void {
+    if (this.state !== 'created') return;
+    this.state = 'starting';
+    const limits = validate(SessionLimitsSchema, this.spec.limits);
+    if (!limits.success || typeof this.spec.code !== 'string') {
+      const message = limits.success ? 'The code must be a string' : `Invalid limits: ${limits.message}`;
+      this.end({ code: 'VALIDATION_ERROR', message });
+      this.flush();
+      return;
+    }
+    let contextJson: string;
+    try {
+      contextJson = JSON.stringify(this.spec.context ?? {}) ?? '{}';
+    } catch (error) {
+      this.end({
+        code: 'VALIDATION_ERROR',
+        message: `The context is not JSON-serializable: ${describe(error)}`,
+      });
+      this.flush();
+      return;
+    }
+    this.wallTimer = setTimeout(() => this.onWallTimeout(), Math.max(0, this.deadline - performance.now()));
+    const ready = this.options.provider.takeReady(this.spec.limits.memoryLimit);
+    if (ready !== undefined) {
+      this.startIn(ready, contextJson);
+      return;
+    }
+    this.options.provider.acquire(this.spec.limits.memoryLimit).then(
+      (sandbox) => {
+        if (this.state === 'ended') {
+          this.options.provider.release(sandbox, true);
+          return;
+        }
+        this.startIn(sandbox, contextJson);
+      },
+      (error: unknown) => {
+        this.end({ code: 'INTERNAL_ERROR', message: `No sandbox could be created: ${describe(error)}` });
+        this.flush();
+      },
+    );
+  }
+
+  /**
+   * Accepts the result of a `tool_call`; results accepted in the same tick reach the guest together
+   * (in a microtask, or at {@link flushResults}). Throws `SESSION_ENDED`, `TOOL_CALL_NOT_FOUND` or
+   * `TOOL_CALL_ALREADY_ANSWERED` as an {@link EnclaveError}.
+   */
+  submitToolResult(callId: string, outcome: ToolOutcome): void {
+    if (this.state === 'ended')
+      throw new EnclaveError('SESSION_ENDED', `Session ${this.sessionId} has ended`);
+    const id = parseCallId(callId);
+    const pending = id === undefined ? undefined : this.pendingCalls.get(id);
+    if (id === undefined || pending === undefined) {
+      if (id !== undefined && id <= this.highestCallId) {
+        throw new EnclaveError('TOOL_CALL_ALREADY_ANSWERED', `Tool call ${callId} already has a result`);
+      }
+      throw new EnclaveError(
+        'TOOL_CALL_NOT_FOUND',
+        `Session ${this.sessionId} has no pending tool call ${callId}`,
+      );
+    }
+    this.settleCall(id);
+    this.queuedResults.push(this.encodeOutcome(id, outcome));
+    if (!this.resultsScheduled) {
+      this.resultsScheduled = true;
+      queueMicrotask(() => this.flushResults());
+    }
+  }
+
+  /** Hands every accepted tool result to the guest now, in one guest turn. */
+  flushResults(): void {
+    this.resultsScheduled = false;
+    if (this.queuedResults.length === 0 || this.state !== 'running' || this.sandbox === undefined) return;
+    const batch = `[${this.queuedResults.join(',')}]`;
+    this.queuedResults = [];
+    this.handleTurn(this.sandbox.deliver(batch));
+    this.flush();
+  }
+
+  /** Stops the run with `CANCELLED` (no effect once ended). */
+  cancel(reason?: string): void {
+    this.terminate('CANCELLED', reason ?? 'The session was cancelled');
+  }
+
+  /**
+   * Ends the run with `code` now, unless it has ended (used for cancel and shutdown). While its
+   * guest code is executing, the run is interrupted at the next poll instead.
+   */
+  terminate(code: ErrorCode, message: string): void {
+    if (this.state === 'ended') return;
+    this.kill ??= { code, message };
+    if (this.inGuest) return;
+    this.end(this.kill);
+    this.flush();
+  }
+
+  /**
+   * Ends the run if its wall-clock deadline has passed while another session kept the thread busy
+   * (called from that session's interrupt polls). Returns whether it ended the run.
+   */
+  checkDeadline(now: number): boolean {
+    if (this.state === 'ended' || this.inGuest) return false;
+    if (now >= this.deadline) {
+      this.terminate('EXECUTION_TIMEOUT', this.timeoutMessage());
+      return true;
+    }
+    if (this.options.isCancelRequested?.()) {
+      this.terminate('CANCELLED', 'The session was cancelled');
+      return true;
+    }
+    return false;
+  }
+
+  private startIn(sandbox: Sandbox, contextJson: string): void {
+    this.sandbox = sandbox;
+    this.state = 'running';
+    const limits = this.spec.limits;
+    sandbox.setStopListener((code) => {
+      if (code === 'STDOUT_LIMIT_EXCEEDED') this.kill ??= this.stdoutError();
+      else this.kill ??= { code: 'INTERNAL_ERROR', message: 'The sandbox failed' };
+    });
+    sandbox.setInterruptCheck(() => this.shouldInterrupt());
+    const turn = sandbox.start({
+      code: this.spec.code,
+      contextJson,
+      maxToolCalls: limits.maxToolCalls,
+      maxToolArgsBytes: limits.maxToolArgsBytes,
+      maxStdoutBytes: limits.maxStdoutBytes,
+      maxStackSize: limits.maxStackSize,
+    });
+    this.handleTurn(turn);
+    this.flush();
+  }
+
+  private shouldInterrupt(): boolean {
+    if (this.kill !== undefined) return true;
+    const sandbox = this.sandbox as Sandbox;
+    const now = performance.now();
+    const limits = this.spec.limits;
+    if (sandbox.instance.memoryExhausted) this.kill = this.memoryError();
+    else if (now >= this.deadline) this.kill = { code: 'EXECUTION_TIMEOUT', message: this.timeoutMessage() };
+    else if (sandbox.cpuTimeMs(now) > limits.maxCpuTime) {
+      this.kill = {
+        code: 'CPU_LIMIT_EXCEEDED',
+        message: `The code used more than ${limits.maxCpuTime} ms of CPU time`,
+      };
+    } else if (this.options.isCancelRequested?.())
+      this.kill = { code: 'CANCELLED', message: 'The session was cancelled' };
+    else this.options.onGuestTick?.(now);
+    return this.kill !== undefined;
+  }
+
+  private handleTurn(turn: GuestTurn): void {
+    if (turn.outbox !== '') this.readOutbox(turn.outbox);
+    const sandbox = this.sandbox as Sandbox;
+    this.cpuTimeMs = sandbox.guestTimeMs;
+    if (this.state === 'ended') return;
+    if (this.kill !== undefined) this.end(this.kill);
+    else if (sandbox.instance.memoryExhausted) this.end(this.memoryError());
+    else if (turn.failure !== undefined) this.end(this.failureError(turn));
+    else if (turn.outcome !== undefined) this.endWithOutcome(turn.outcome);
+  }
+
+  private readOutbox(outbox: string): void {
+    let entries: unknown[];
+    try {
+      entries = JSON.parse(`[${outbox}]`) as unknown[];
+    } catch {
+      this.kill ??= { code: 'INTERNAL_ERROR', message: 'The sandbox produced unreadable output' };
+      return;
+    }
+    const limits = this.spec.limits;
+    for (const entry of entries) {
+      if (this.state === 'ended') return;
+      const record = entry as [number, ...unknown[]];
+      const kind = record[0];
+      if (kind >= 0 && kind <= 4) {
+        // Output produced before a kill is still delivered, up to the byte limit.
+        if (this.outputClosed) continue;
+        const text = String(record[1]);
+        const bytes = byteLength(text);
+        if (this.stdoutBytes + bytes > limits.maxStdoutBytes) {
+          this.outputClosed = true;
+          this.kill ??= this.stdoutError();
+          continue;
+        }
+        this.stdoutBytes += bytes;
+        this.events.push(
+          kind === 0
+            ? { type: 'stdout', payload: { chunk: text } }
+            : { type: 'log', payload: { level: LOG_LEVELS[kind - 1] as LogLevel, message: text } },
+        );
+      } else if (kind === 5 && this.kill === undefined) {
+        const id = record[1] as number;
+        const toolName = record[2] as string;
+        this.toolCalls += 1;
+        if (this.toolCalls > limits.maxToolCalls) {
+          // The bridge refuses these itself; this guards the count should it ever not.
+          this.kill = {
+            code: 'TOOL_CALL_LIMIT_EXCEEDED',
+            message: `The code made more than ${limits.maxToolCalls} tool calls`,
+          };
+          continue;
+        }
+        const deadline = performance.now() + limits.toolTimeout;
+        this.pendingCalls.set(id, { toolName, deadline });
+        if (id > this.highestCallId) this.highestCallId = id;
+        if (deadline < this.toolTimerAt) this.armToolTimer(deadline);
+        this.events.push({ type: 'tool_call', payload: { callId: `call_${id}`, toolName, args: record[3] } });
+      }
+    }
+  }
+
+  private endWithOutcome(outcome: GuestOutcome): void {
+    if (outcome.kind === 'returned') {
+      const limit = this.spec.limits.maxResultBytes;
+      if (outcome.json === undefined) this.end(undefined);
+      else if (byteLength(outcome.json) > limit) {
+        this.end({ code: 'RESULT_TOO_LARGE', message: `The result exceeds ${limit} bytes of JSON` });
+      } else this.end(undefined, JSON.parse(outcome.json) as unknown);
+    } else if (outcome.kind === 'not-serializable') {
+      this.end({ code: 'RESULT_NOT_SERIALIZABLE', message: outcome.message });
+    } else {
+      this.end(this.thrownError(outcome));
+    }
+  }
+
+  private thrownError(outcome: Extract<GuestOutcome, { kind: 'threw' }>): WireError {
+    const text = outcome.name === '' ? outcome.message : `${outcome.name}: ${outcome.message}`;
+    // QuickJS reports every exhausted stack as "stack overflow" (InternalError, or SyntaxError from a parser).
+    if (
+      outcome.message === 'stack overflow' &&
+      (outcome.name === 'InternalError' || outcome.name === 'SyntaxError')
+    ) {
+      return this.stackError();
+    }
+    if (outcome.syntax) {
+      const where = outcome.line === undefined ? '' : ` (line ${outcome.line})`;
+      return { code: 'SYNTAX_ERROR', message: `${text}${where}` };
+    }
+    if (
+      outcome.name === 'InternalError' &&
+      (outcome.message === 'out of memory' || outcome.message === 'string too long')
+    ) {
+      return this.memoryError();
+    }
+    // An error carrying a known code (a tool's error, a limit) ends the run with that code and its own message.
+    const error: WireError =
+      outcome.code !== undefined && isErrorCode(outcome.code)
+        ? { code: outcome.code, message: outcome.message }
+        : { code: 'EXECUTION_ERROR', message: text };
+    if (outcome.stack !== undefined) error.details = { stack: outcome.stack };
+    return error;
+  }
+
+  private failureError(turn: GuestTurn): WireError {
+    const failure = turn.failure;
+    if (failure?.kind === 'host') {
+      const hostError = failure.error;
+      if (hostError instanceof RangeError) return this.stackError();
+      return { code: 'INTERNAL_ERROR', message: `The sandbox failed: ${describe(hostError)}` };
+    }
+    if (failure?.kind === 'exception') {
+      if (failure.message === 'stack overflow') return this.stackError();
+      if (failure.message === 'out of memory') return this.memoryError();
+      if (failure.message === 'interrupted')
+        return { code: 'EXECUTION_TIMEOUT', message: this.timeoutMessage() };
+      return { code: 'INTERNAL_ERROR', message: `The sandbox failed: ${failure.name}: ${failure.message}` };
+    }
+    return { code: 'INTERNAL_ERROR', message: 'The sandbox failed' };
+  }
+
+  private encodeOutcome(id: number, outcome: ToolOutcome): string {
+    if (outcome.ok) {
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(outcome.result);
+      } catch (error) {
+        return JSON.stringify([
+          id,
+          0,
+          'TOOL_ERROR',
+          `The tool result is not JSON-serializable: ${describe(error)}`,
+        ]);
+      }
+      if (json === undefined) return `[${id},1]`;
+      const limit = this.spec.limits.maxToolResultBytes;
+      if (json.length > limit || (json.length * 3 > limit && byteLength(json) > limit)) {
+        return JSON.stringify([
+          id,
+          0,
+          'TOOL_RESULT_TOO_LARGE',
+          `The tool result exceeds ${limit} bytes of JSON`,
+        ]);
+      }
+      return `[${id},1,${json}]`;
+    }
+    const error = outcome.error;
+    const code = typeof error?.code === 'string' && error.code !== '' ? error.code : 'TOOL_ERROR';
+    const message = typeof error?.message === 'string' ? error.message : 'The tool failed';
+    if (error?.details !== undefined) {
+      try {
+        return JSON.stringify([id, 0, code, message, error.details]);
+      } catch {
+        // Details that cannot travel are dropped; the code and message still reach the guest.
+      }
+    }
+    return JSON.stringify([id, 0, code, message]);
+  }
+
+  private settleCall(id: number): void {
+    this.pendingCalls.delete(id);
+  }
+
+  private armToolTimer(deadline: number): void {
+    if (this.toolTimer !== undefined) clearTimeout(this.toolTimer);
+    this.toolTimerAt = deadline;
+    this.toolTimer = setTimeout(() => this.onToolTimeout(), Math.max(0, deadline - performance.now()));
+  }
+
+  private onToolTimeout(): void {
+    this.toolTimer = undefined;
+    this.toolTimerAt = Number.POSITIVE_INFINITY;
+    if (this.state !== 'running') return;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    const timeout = this.spec.limits.toolTimeout;
+    for (const [id, call] of this.pendingCalls) {
+      if (call.deadline <= now) {
+        this.settleCall(id);
+        this.queuedResults.push(
+          JSON.stringify([
+            id,
+            0,
+            'TOOL_TIMEOUT',
+            `Tool "${call.toolName}" did not answer within ${timeout} ms`,
+          ]),
+        );
+      } else if (call.deadline < next) next = call.deadline;
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.armToolTimer(next);
+    this.flushResults();
+  }
+
+  private onWallTimeout(): void {
+    this.wallTimer = undefined;
+    this.terminate('EXECUTION_TIMEOUT', this.timeoutMessage());
+  }
+
+  private end(error: WireError | undefined, result?: unknown): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    if (this.wallTimer !== undefined) clearTimeout(this.wallTimer);
+    if (this.toolTimer !== undefined) clearTimeout(this.toolTimer);
+    this.wallTimer = undefined;
+    this.toolTimer = undefined;
+    this.pendingCalls.clear();
+    this.queuedResults = [];
+    const sandbox = this.sandbox;
+    if (sandbox !== undefined) {
+      this.cpuTimeMs = sandbox.guestTimeMs;
+      this.sandbox = undefined;
+      this.options.provider.release(sandbox, error === undefined || !DISCARDING_CODES.has(error.code));
+    }
+    const stats = {
+      durationMs: Math.max(0, performance.now() - this.requestedAt),
+      cpuTimeMs: this.cpuTimeMs,
+      toolCalls: Math.min(this.toolCalls, this.spec.limits?.maxToolCalls ?? this.toolCalls),
+      stdoutBytes: this.stdoutBytes,
+    };
+    let payload: FinalPayload;
+    if (error === undefined) {
+      payload = result === undefined ? { ok: true, stats } : { ok: true, result, stats };
+    } else {
+      this.events.push({
+        type: 'error',
+        payload: { code: error.code, message: error.message, recoverable: false },
+      });
+      payload = { ok: false, error, stats };
+    }
+    this.events.push({ type: 'final', payload });
+    this.resolveDone(payload);
+  }
+
+  /** Hands the events gathered since the last flush to the listener, as one batch. */
+  private flush(): void {
+    if (this.events.length > 0) {
+      const batch = this.events;
+      this.events = [];
+      this.options.onEvents(batch);
+    }
+    if (this.state === 'ended' && this.options.onEnd !== undefined) {
+      const onEnd = this.options.onEnd;
+      this.options.onEnd = undefined;
+      onEnd(this);
+    }
+  }
+
+  private timeoutMessage(): string {
+    return `The code ran past its timeout of ${this.spec.limits.timeout} ms`;
+  }
+
+  private memoryError(): WireError {
+    return {
+      code: 'MEMORY_LIMIT_EXCEEDED',
+      message: `The code used more than its memory limit of ${this.spec.limits.memoryLimit} bytes`,
+    };
+  }
+
+  private stackError(): WireError {
+    return {
+      code: 'STACK_OVERFLOW',
+      message: `The code recursed deeper than its stack limit of ${this.spec.limits.maxStackSize} bytes`,
+    };
+  }
+
+  private stdoutError(): WireError {
+    return {
+      code: 'STDOUT_LIMIT_EXCEEDED',
+      message: `The code wrote more than ${this.spec.limits.maxStdoutBytes} bytes of console output`,
+    };
+  }
+}
+
+function parseCallId(callId: string): number | undefined {
+  if (typeof callId !== 'string' || !callId.startsWith('call_')) return undefined;
+  const id = Number(callId.slice(5));
+  return Number.isSafeInteger(id) && id > 0 && `call_${id}` === callId ? id : undefined;
+}
+
+function byteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,355 @@
+import { performance } from 'node:perf_hooks';
+import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
+import type { EngineInstance, InstanceOwner } from './engine-instance.js';
+
+/** The session realm's pristine intrinsics, taken before any user code runs. */
+const INTRINSICS_SOURCE =
+  '[globalThis, Promise, Error, JSON.parse, Promise.prototype.then, Object.getPrototypeOf(async function () {}).constructor]';
+
+/** What a run needs to start in a sandbox. Numbers are the session's limits. */
+export interface SandboxStart {
+  /** The user code (body of an async function). */
+  code: string;
+  /** JSON text of the `context` global. */
+  contextJson: string;
+  /** Tool calls allowed. */
+  maxToolCalls: number;
+  /** Bytes allowed for one call's JSON arguments. */
+  maxToolArgsBytes: number;
+  /** Console output allowed: the guest stops near this many UTF-16 units; the host counts bytes. */
+  maxStdoutBytes: number;
+  /** Guest stack size in bytes. */
+  maxStackSize: number;
+}
+
+/** How the user code ended, as the guest reported it. */
+export type GuestOutcome =
+  /** The code returned; `json` is the JSON text of the result, `undefined` for no result. */
+  | { kind: 'returned'; json: string | undefined }
+  /** The code returned something JSON cannot represent. */
+  | { kind: 'not-serializable'; message: string }
+  /** The code threw (or its promise rejected), or it does not compile (`syntax`). */
+  | {
+      kind: 'threw';
+      syntax: boolean;
+      name: string;
+      message: string;
+      code?: string;
+      stack?: string;
+      line?: number;
+    };
+
+/** Why a guest turn ended abnormally. */
+export type GuestFailure =
+  /** The engine threw out of the bridge (an interrupt, out of memory, a stack overflow). */
+  | { kind: 'exception'; name: string; message: string }
+  /** The host side of the engine failed (a host stack overflow, a WebAssembly trap): the instance is unusable. */
+  | { kind: 'host'; error: unknown };
+
+/** What one entry into the guest produced. */
+export interface GuestTurn {
+  /** The drained outbox: comma-separated JSON entries (see the bridge), or `''`. */
+  outbox: string;
+  /** Set when the user code ended during this turn. */
+  outcome?: GuestOutcome;
+  /** Set when the turn ended abnormally. */
+  failure?: GuestFailure;
+}
+
+interface Bridge {
+  configure: QuickJSHandle;
+  deliver: QuickJSHandle;
+  drain: QuickJSHandle;
+  parse: QuickJSHandle;
+  promiseThen: QuickJSHandle;
+  asyncFunction: QuickJSHandle;
+  /** Natives of the shared realm (owned by the instance, not disposed with the sandbox). */
+  fulfilled: QuickJSHandle;
+  rejected: QuickJSHandle;
+}
+
+/**
+ * One session's QuickJS context (its own realm, with its bridge) in the runtime of an
+ * {@link EngineInstance}. Created ahead of time (warm), used by exactly one session, then disposed.
+ */
+export class Sandbox {
+  /** The engine instance the sandbox lives in. */
+  readonly instance: EngineInstance;
+  /** Milliseconds spent executing guest code (the session's CPU time). */
+  guestTimeMs = 0;
+  /** True after a host-level failure: the instance must be dropped without calling into it. */
+  poisoned = false;
+  private readonly context: QuickJSContext;
+  private readonly bridge: Bridge;
+  private readonly ownerRecord: InstanceOwner;
+  private hostFailure: unknown;
+  private outcome: GuestOutcome | undefined;
+  private enteredAt: number | undefined;
+  private suppressInterrupt = false;
+  private disposed = false;
+  private interruptCheck: (() => boolean) | undefined;
+  private stopListener: ((code: string) => void) | undefined;
+  private readonly pollInterrupt = (): boolean =>
+    !this.suppressInterrupt && (this.poisoned || (this.interruptCheck?.() ?? false));
+
+  /**
+   * Creates the session's context, takes its pristine intrinsics and builds its bridge with the
+   * shared realm's factory (synchronous; no compilation beyond one short expression).
+   */
+  constructor(instance: EngineInstance) {
+    this.instance = instance;
+    instance.setInterruptCheck(undefined);
+    this.ownerRecord = {
+      onStop: (code) => this.stopListener?.(code),
+      onSettle: (valueHandle, fulfilled) => this.settle(valueHandle, fulfilled),
+      onHostFailure: (error) => {
+        this.poisoned = true;
+        this.hostFailure ??= error;
+      },
+    };
+    instance.owner = this.ownerRecord;
+    const context = instance.runtime.newContext();
+    this.context = context;
+    const intrinsics = context.unwrapResult(
+      context.evalCode(INTRINSICS_SOURCE, 'enclave:intrinsics', { type: 'global' }),
+    );
+    const bridge = instance.createBridge(intrinsics);
+    const [fulfilled, rejected] = instance.settleNatives;
+    this.bridge = {
+      configure: context.getProp(bridge, 0),
+      deliver: context.getProp(bridge, 1),
+      drain: context.getProp(bridge, 2),
+      parse: context.getProp(intrinsics, 3),
+      promiseThen: context.getProp(intrinsics, 4),
+      asyncFunction: context.getProp(intrinsics, 5),
+      fulfilled,
+      rejected,
+    };
+    bridge.dispose();
+    intrinsics.dispose();
+  }
+
+  /** Guest CPU time including the turn in progress, in ms. */
+  cpuTimeMs(now: number = performance.now()): number {
+    return this.enteredAt === undefined ? this.guestTimeMs : this.guestTimeMs + (now - this.enteredAt);
+  }
+
+  /** Whether guest code is executing right now (a turn is in progress). */
+  get inGuest(): boolean {
+    return this.enteredAt !== undefined;
+  }
+
+  /**
+   * Sets the check QuickJS polls while this session's guest code runs (every few thousand
+   * operations); returning true interrupts the guest with an uncatchable error.
+   */
+  setInterruptCheck(check: () => boolean): void {
+    this.interruptCheck = check;
+  }
+
+  /** Sets the listener of the guest's `stop(code)` native (the output limit was reached). */
+  setStopListener(listener: (code: string) => void): void {
+    this.stopListener = listener;
+  }
+
+  /** Whether the runtime still has queued jobs (after an interrupted turn): then it must not be reused. */
+  hasPendingJobs(): boolean {
+    if (this.poisoned) return true;
+    try {
+      return this.instance.runtime.hasPendingJob();
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * Configures the bridge, defines the frozen `context`, compiles the user code as the body of an
+   * async function, calls it and runs every job it queued.
+   */
+  start(settings: SandboxStart): GuestTurn {
+    const context = this.context;
+    const bridge = this.bridge;
+    this.instance.runtime.setMaxStackSize(settings.maxStackSize);
+    return this.turn(() => {
+      const limits = [
+        context.newNumber(settings.maxToolCalls),
+        context.newNumber(settings.maxToolArgsBytes),
+        context.newNumber(settings.maxStdoutBytes),
+      ];
+      const configured = context.callFunction(bridge.configure, context.undefined, limits);
+      for (const handle of limits) handle.dispose();
+      if (configured.error) return configured.error;
+      configured.value.dispose();
+
+      const contextJson = context.newString(settings.contextJson);
+      const parsed = context.callFunction(bridge.parse, context.undefined, contextJson);
+      contextJson.dispose();
+      if (parsed.error) return parsed.error;
+      this.instance.callHelper('deepFreeze', parsed.value);
+      context.defineProp(context.global, 'context', {
+        value: parsed.value,
+        configurable: false,
+        enumerable: false,
+      });
+      parsed.value.dispose();
+
+      const code = context.newString(settings.code);
+      const compiled = context.callFunction(bridge.asyncFunction, context.undefined, code);
+      code.dispose();
+      if (compiled.error) {
+        this.settle(compiled.error, false, true);
+        compiled.error.dispose();
+        return undefined;
+      }
+      const promise = context.callFunction(compiled.value, context.undefined);
+      compiled.value.dispose();
+      if (promise.error) return promise.error;
+      const attached = context.callFunction(
+        bridge.promiseThen,
+        promise.value,
+        bridge.fulfilled,
+        bridge.rejected,
+      );
+      promise.value.dispose();
+      if (attached.error) return attached.error;
+      attached.value.dispose();
+      return undefined;
+    });
+  }
+
+  /** Hands tool results to the guest: JSON `[[id, 1, result?] | [id, 0, code, message, details?], ...]`. */
+  deliver(batchJson: string): GuestTurn {
+    const context = this.context;
+    return this.turn(() => {
+      const batch = context.newString(batchJson);
+      const result = context.callFunction(this.bridge.deliver, context.undefined, batch);
+      batch.dispose();
+      if (result.error) return result.error;
+      result.value.dispose();
+      return undefined;
+    });
+  }
+
+  /** Frees the context; a poisoned sandbox is dropped without calling into the engine. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.interruptCheck = undefined;
+    this.stopListener = undefined;
+    if (this.instance.owner === this.ownerRecord) this.instance.owner = undefined;
+    if (this.poisoned) return;
+    try {
+      const { fulfilled: _fulfilled, rejected: _rejected, ...own } = this.bridge;
+      for (const handle of Object.values(own)) handle.dispose();
+      this.context.dispose();
+    } catch {
+      this.poisoned = true;
+    }
+  }
+
+  private settle(valueHandle: QuickJSHandle, fulfilled: boolean, compiling = false): void {
+    if (this.outcome !== undefined) return;
+    if (fulfilled) {
+      const serialized = this.instance.callHelper('serializeResult', valueHandle);
+      if (serialized === undefined) {
+        this.outcome = { kind: 'not-serializable', message: 'The result could not be serialized' };
+      } else if (serialized === '') {
+        this.outcome = { kind: 'returned', json: undefined };
+      } else if (serialized.startsWith('J')) {
+        this.outcome = { kind: 'returned', json: serialized.slice(1) };
+      } else {
+        this.outcome = { kind: 'not-serializable', message: serialized.slice(1) };
+      }
+      return;
+    }
+    const description = this.instance.callHelper('describeThrown', valueHandle);
+    const thrown = parseThrown(description);
+    this.outcome = { kind: 'threw', syntax: compiling && thrown.name === 'SyntaxError', ...thrown };
+  }
+
+  private turn(enter: () => QuickJSHandle | undefined): GuestTurn {
+    const started = performance.now();
+    this.enteredAt = started;
+    this.instance.setInterruptCheck(this.pollInterrupt);
+    let failure: GuestFailure | undefined;
+    try {
+      const error = enter();
+      if (error !== undefined) {
+        failure = this.describe(error);
+        error.dispose();
+      } else {
+        const jobs = this.instance.runtime.executePendingJobs(-1);
+        if (jobs.error) {
+          failure = this.describe(jobs.error);
+          jobs.error.dispose();
+        }
+      }
+    } catch (error) {
+      this.poisoned = true;
+      this.hostFailure ??= error;
+    } finally {
+      this.guestTimeMs += performance.now() - started;
+      this.enteredAt = undefined;
+    }
+    if (this.poisoned)
+      return { outbox: '', outcome: undefined, failure: { kind: 'host', error: this.hostFailure } };
+    const outcome = this.outcome;
+    this.outcome = undefined;
+    return { outbox: this.drain(), outcome, failure };
+  }
+
+  private drain(): string {
+    this.suppressInterrupt = true;
+    try {
+      const result = this.context.callFunction(this.bridge.drain, this.context.undefined);
+      if (result.error) {
+        result.error.dispose();
+        return '';
+      }
+      const text = this.context.getString(result.value);
+      result.value.dispose();
+      return text;
+    } catch (error) {
+      this.poisoned = true;
+      this.hostFailure ??= error;
+      return '';
+    } finally {
+      this.suppressInterrupt = false;
+    }
+  }
+
+  private describe(errorHandle: QuickJSHandle): GuestFailure {
+    this.suppressInterrupt = true;
+    try {
+      const thrown = parseThrown(this.instance.callHelper('describeThrown', errorHandle));
+      return { kind: 'exception', name: thrown.name, message: thrown.message };
+    } finally {
+      this.suppressInterrupt = false;
+    }
+  }
+}
+
+interface ThrownDescription {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+  line?: number;
+}
+
+function parseThrown(json: string | undefined): ThrownDescription {
+  if (json === undefined) return { name: 'Error', message: 'Uncaught exception' };
+  try {
+    const parsed = JSON.parse(json) as Partial<ThrownDescription>;
+    const description: ThrownDescription = {
+      name: typeof parsed.name === 'string' ? parsed.name : 'Error',
+      message: typeof parsed.message === 'string' ? parsed.message : '',
+    };
+    if (typeof parsed.code === 'string') description.code = parsed.code;
+    if (typeof parsed.stack === 'string' && parsed.stack !== '') description.stack = parsed.stack;
+    if (typeof parsed.line === 'number') description.line = parsed.line;
+    return description;
+  } catch {
+    return { name: 'Error', message: 'Uncaught exception' };
+  }
+}
