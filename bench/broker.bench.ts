@@ -6,7 +6,9 @@
  *    and requests/s beside the embedded sandbox pool running the same code directly (what the
  *    broker and HTTP layers cost over the runtime).
  * 2. A script making 10 sequential broker-tool calls: time to `final` in extracted mode (a runtime
- *    worker process over WebSocket) ÷ the same in embedded mode.
+ *    worker process over WebSocket) ÷ the same in embedded mode. Beside it, the same script without
+ *    a broker: `connectRuntime` to that worker process ÷ the sandbox pool called directly, which
+ *    isolates what the WebSocket hop itself costs.
  * 3. 1,000 concurrent sessions each paused on a client tool: the broker process's RSS and `/health`
  *    p99 while they wait, beside the same broker idle. The broker runs in its own process here (from
  *    the built package) so that its RSS is its own.
@@ -23,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { createSandboxPool } from '@enclave-vm/runtime';
+import { connectRuntime, createSandboxPool, type SessionExecutor } from '@enclave-vm/runtime';
 import { resolveLimits } from '@enclave-vm/types';
 import { createBroker, ToolRegistry } from '../packages/broker/src/index.js';
 import { resolveRuntimeCli } from '../packages/broker/src/runtimes/resolve-runtime-cli.js';
@@ -217,6 +219,7 @@ async function extractedToolLatency(): Promise<BenchFigure[]> {
   }
   await extracted.close();
   await embedded.close();
+  const hop = await runtimeHopLatency(worker.url);
   await stopProcess(worker.child);
   return [
     {
@@ -228,7 +231,49 @@ async function extractedToolLatency(): Promise<BenchFigure[]> {
       higherIsBetter: false,
       goal: { ratio: 1.3 },
     },
+    {
+      name: '10 sequential tool calls, connectRuntime to the worker process (no broker), p50',
+      value: hop.remote,
+      unit: 'ms',
+      baselineName: 'same script on a 1-thread sandbox pool in this process (no broker)',
+      baseline: hop.local,
+      higherIsBetter: false,
+    },
   ];
+}
+
+/**
+ * The ten tool calls without a broker: a {@link connectRuntime} connection to the worker process
+ * beside a sandbox pool of one thread in this process, both answering each call at once. What
+ * separates the two is the WebSocket hop and the worker's handling of it.
+ */
+async function runtimeHopLatency(url: string): Promise<{ remote: number; local: number }> {
+  const connection = await connectRuntime({ url });
+  const pool = createSandboxPool({ size: 1 });
+  const limits = resolveLimits();
+  let sessions = 0;
+  const runScript = (executor: SessionExecutor) => async () => {
+    const handle = executor.execute(
+      { sessionId: `ses_hop_${sessions++}`, code: TEN_TOOL_CALLS, limits },
+      (event) => {
+        if (event.type === 'tool_call') {
+          const args = event.payload.args as { value: number };
+          handle.submitToolResult(event.payload.callId, { ok: true, result: args.value });
+        }
+      },
+    );
+    const final = await handle.done;
+    if (final.result !== 45) throw new Error(`unexpected final ${JSON.stringify(final)}`);
+  };
+  let remote = Number.POSITIVE_INFINITY;
+  let local = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < TOOL_ROUNDS; round++) {
+    local = Math.min(local, percentile(await sample(runScript(pool), TOOL_SAMPLES_PER_ROUND, 5), 50));
+    remote = Math.min(remote, percentile(await sample(runScript(connection), TOOL_SAMPLES_PER_ROUND, 5), 50));
+  }
+  await connection.close();
+  await pool.close();
+  return { remote, local };
 }
 
 /**

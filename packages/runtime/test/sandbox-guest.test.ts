@@ -107,6 +107,16 @@ describe('errors', () => {
     expect(eventTypes(outcome)).toEqual(['error', 'final']);
   });
 
+  it('ends at once code crafted to close the function wrapper early and leave no function', async () => {
+    // QuickJS builds the async function by evaluating its source text, so such code compiles to a
+    // value that is not a function; the run must still end promptly (not at its timeout).
+    for (const code of ['}); void ({a: 1', '}); !({a: 1']) {
+      const outcome = await runCode(executor, code, { limits: { timeout: 3_000 } });
+      expect(outcome.error?.code).toBe('INTERNAL_ERROR');
+      expect(outcome.elapsedMs).toBeLessThan(1_000);
+    }
+  });
+
   it('reports a runtime SyntaxError (JSON.parse) as an execution error, not a syntax error', async () => {
     const outcome = await runCode(executor, "return JSON.parse('{nope')");
     expect(outcome.error?.code).toBe('EXECUTION_ERROR');
@@ -228,6 +238,35 @@ describe('tools', () => {
     expect(Math.max(...started) - Math.min(...started)).toBeLessThan(50);
     const firstCall = outcome.events.findIndex((event) => event.type === 'tool_call');
     expect(eventTypes(outcome).slice(firstCall, firstCall + 5)).toEqual(Array(5).fill('tool_call'));
+  });
+});
+
+describe('tool call bookkeeping', () => {
+  it('settles each call with its own answer when answers arrive out of order, across batches and rounds', async () => {
+    const code = [
+      'const rounds = [];',
+      'for (let round = 0; round < 3; round++) {',
+      '  const values = await Promise.all([0, 1, 2, 3, 4].map((n) => tools.echo({ round, n })));',
+      '  rounds.push(values.map((value) => value.round * 10 + value.n).join(","));',
+      '  rounds.push((await tools.echo({ round, n: 9 })).n);',
+      '}',
+      'return rounds;',
+    ].join('\n');
+    const outcome = await runCode(executor, code, {
+      // Later calls answer first, each in its own tick (so in separate batches).
+      tools: { echo: (args) => sleep(50 - (args as { n: number }).n * 10).then(() => args) },
+    });
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.final.result).toEqual(['0,1,2,3,4', 9, '10,11,12,13,14', 9, '20,21,22,23,24', 9]);
+  });
+
+  it('keeps answering after many sequential calls', async () => {
+    const outcome = await runCode(
+      executor,
+      'let sum = 0; for (let i = 0; i < 2000; i++) sum += await tools.inc({ i }); return sum',
+      { limits: { maxToolCalls: 2000 }, tools: { inc: (args) => (args as { i: number }).i + 1 } },
+    );
+    expect(outcome.final.result).toBe((2000 * 2001) / 2);
   });
 });
 

@@ -35,6 +35,7 @@ export type {
   EncryptedFrame,
 } from './crypto/encrypted-channel.js';
 export { createEncryptedChannel } from './crypto/encrypted-channel.js';
+export type { OpenedEvents } from './crypto/event-opener.js';
 export { generateSalt } from './crypto/generate-salt.js';
 export type { GenerateKeyPairOptions } from './crypto/key-pair.js';
 export { exportPublicKey, generateKeyPair, importPublicKey } from './crypto/key-pair.js';

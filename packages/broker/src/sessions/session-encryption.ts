@@ -32,6 +32,14 @@ export const SEALED_EVENT_TYPE: unique symbol = Symbol.for('@enclave-vm/broker/s
 /** A sealed event as the log holds it. */
 type LoggedSealedEvent = EncryptedEvent & { [SEALED_EVENT_TYPE]: StreamEvent['type'] };
 
+/** An event waiting for its sealing and for its turn in the log. */
+interface PendingAppend {
+  type: StreamEvent['type'];
+  sealing: Promise<EncryptedEvent>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /** The plain content of a sealed tool result: `{ callId, result?, error? }`. */
 const SealedToolResultSchema = z.object({
   callId: CallIdSchema,
@@ -52,6 +60,8 @@ export interface OpenedToolResult {
  */
 export class SessionEncryption {
   private appending: Promise<void> = Promise.resolve();
+  /** Events appended in the current turn, not handed to the log yet. */
+  private group: PendingAppend[] | undefined;
 
   private constructor(
     /** What `session_init` announces: `{ algorithm, publicKey, salt }`. */
@@ -91,22 +101,54 @@ export class SessionEncryption {
 
   /**
    * Seals an event and appends it to the log. Sealing starts at once (events are sealed
-   * concurrently, each with its own IV and seq-bound data), but appends happen in call order, so the
-   * log keeps consecutive seqs.
+   * concurrently, each with its own IV and seq-bound data; the cipher runs at most `maxInFlight`
+   * AES-GCM operations at a time and queues the rest, so a burst of events has bounded work in
+   * flight), but appends happen in call order, so the log keeps consecutive seqs. The events
+   * appended in one turn (a runtime message often carries many) enter the log together once all of
+   * them are sealed, so that they leave in one write rather than one per sealing.
    */
   append(event: StreamEvent, store: SessionStore): Promise<void> {
     const sealing = this.cipher.sealEvent(event);
-    // An event whose sealing fails is reported through the append below, not as an unhandled rejection.
+    // An event whose sealing fails is reported through its append, not as an unhandled rejection.
     sealing.catch(() => undefined);
-    const appended = this.appending.then(async () => {
-      const sealed = (await sealing) as LoggedSealedEvent;
-      sealed[SEALED_EVENT_TYPE] = event.type;
-      // The log holds plain and sealed events alike; consumers read the type with loggedTypeOf.
-      await store.appendEvent(sealed as unknown as StreamEvent);
+    return new Promise<void>((resolve, reject) => {
+      if (this.group === undefined) {
+        const group: PendingAppend[] = [];
+        this.group = group;
+        queueMicrotask(() => {
+          this.group = undefined;
+          this.appendGroup(group, store);
+        });
+      }
+      this.group.push({ type: event.type, sealing, resolve, reject });
     });
-    // A failed append must not block the ones after it; its caller gets the failure.
+  }
+
+  /** Appends a turn's events in order once all are sealed, after the groups before it. */
+  private appendGroup(group: readonly PendingAppend[], store: SessionStore): void {
+    const sealed = Promise.allSettled(group.map((pending) => pending.sealing));
+    const appended = this.appending.then(async () => {
+      const outcomes = await sealed;
+      for (let index = 0; index < group.length; index++) {
+        const pending = group[index]!;
+        const outcome = outcomes[index]!;
+        if (outcome.status === 'rejected') {
+          pending.reject(outcome.reason);
+          continue;
+        }
+        const loggedEvent = outcome.value as LoggedSealedEvent;
+        loggedEvent[SEALED_EVENT_TYPE] = pending.type;
+        try {
+          // The log holds plain and sealed events alike; consumers read the type with loggedTypeOf.
+          await store.appendEvent(loggedEvent as unknown as StreamEvent);
+          pending.resolve();
+        } catch (error) {
+          // A failed append must not block the ones after it; its caller gets the failure.
+          pending.reject(error);
+        }
+      }
+    });
     this.appending = appended.catch(() => undefined);
-    return appended;
   }
 
   /**

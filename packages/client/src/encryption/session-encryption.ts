@@ -12,6 +12,9 @@ import {
   type StreamEvent,
 } from '@enclave-vm/types';
 
+/** What {@link SessionEncryption.openAll} resolves with. */
+export type OpenedEvents = Awaited<ReturnType<SessionCipher['openEvents']>>;
+
 /**
  * The client side of one encrypted session: its ECDH key pair, then, once `session_init` announced
  * the broker's key and salt, the session cipher that opens events and seals tool results.
@@ -65,6 +68,14 @@ export class SessionEncryption {
   /** Opens a sealed event; `ENCRYPTION_ERROR` when it fails authentication. */
   open(event: EncryptedEvent): Promise<StreamEvent> {
     return this.requireCipher().openEvent(event);
+  }
+
+  /**
+   * Opens consecutive sealed events with their decryptions overlapping. Resolves with the events
+   * opened in order and, when one was refused, the `ENCRYPTION_ERROR` why (nothing after it is opened).
+   */
+  openAll(events: readonly EncryptedEvent[]): Promise<OpenedEvents> {
+    return this.requireCipher().openEvents(events);
   }
 
   /** Seals a value for the broker (a tool result). */

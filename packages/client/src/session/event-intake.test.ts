@@ -107,6 +107,39 @@ describe('EventIntake', () => {
       expect((await intake.accept([original], false)).events).toHaveLength(1);
     });
 
+    it('opens a batch of sealed events together, stopping at a tampered one in the middle', async () => {
+      const { encryption, init, sealed } = await sealedSession();
+      const intake = new EventIntake({ encryption });
+      const original = sealed[2] as EncryptedEvent;
+      const flipped = original.payload.ciphertext.startsWith('A') ? 'B' : 'A';
+      const tampered = {
+        ...original,
+        payload: { ...original.payload, ciphertext: flipped + original.payload.ciphertext.slice(1) },
+      };
+      // seq 2, 3 (twice: the duplicate is dropped unopened), 4 tampered, 5.
+      const lines = [init, sealed[0], sealed[1], sealed[1], tampered, sealed[3]];
+      const result = await intake.accept(lines, false);
+      expect(result.events.map((event) => event.seq)).toEqual([1, 2, 3]);
+      expect(result.failure?.code).toBe('ENCRYPTION_ERROR');
+      expect(result.failure?.message).toMatch(/Event seq 4 .* failed authentication/);
+      // Seq 5 came after the refused event: not taken, so the genuine 4 and 5 are still accepted.
+      expect(intake.lastSeq).toBe(3);
+      const resumed = await intake.accept([sealed[1], original, sealed[3]], false);
+      expect(resumed.failure).toBeUndefined();
+      expect(resumed.events.map((event) => event.seq)).toEqual([4, 5]);
+    });
+
+    it('keeps the opened events before a line that breaks the protocol', async () => {
+      const { encryption, init, sealed } = await sealedSession();
+      const intake = new EventIntake({ encryption });
+      const result = await intake.accept([init, sealed[0], sealed[1], { seq: 'four' }, sealed[2]], false);
+      expect(result.events.map((event) => event.seq)).toEqual([1, 2, 3]);
+      expect(result.failure?.code).toBe('PROTOCOL_ERROR');
+      expect(intake.lastSeq).toBe(3);
+      const gap = await intake.accept([sealed[3]], false);
+      expect(gap).toMatchObject({ events: [], gap: true });
+    });
+
     it('reads an encrypted session from its session_init but delivers only from deliverFrom', async () => {
       const { init, sealed, encryption } = await sealedSession();
       const intake = new EventIntake({ encryption, deliverFrom: 4 });

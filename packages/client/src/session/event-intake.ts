@@ -90,27 +90,66 @@ export class EventIntake {
     allowGaps: boolean,
     events: StreamEvent[],
   ): Promise<IntakeResult> {
-    for (const line of lines) {
-      const envelope = checkEnvelope(line);
-      this.expectedSessionId ??= envelope.sessionId;
-      if (envelope.sessionId !== this.expectedSessionId) {
-        throw new EnclaveError(
-          'PROTOCOL_ERROR',
-          `Received an event of session ${envelope.sessionId} on the stream of session ${this.expectedSessionId}`,
-        );
+    // Consecutive sealed events are collected and opened as one batch, so that their decryptions
+    // overlap; `taken` is the last seq taken so far, opened or still in that batch.
+    let sealed: EncryptedEvent[] = [];
+    const openCollected = (): Promise<void> => {
+      const batch = sealed;
+      sealed = [];
+      return this.openSealed(batch, events);
+    };
+    let taken = this.last;
+    try {
+      for (const line of lines) {
+        const envelope = checkEnvelope(line);
+        this.expectedSessionId ??= envelope.sessionId;
+        if (envelope.sessionId !== this.expectedSessionId) {
+          throw new EnclaveError(
+            'PROTOCOL_ERROR',
+            `Received an event of session ${envelope.sessionId} on the stream of session ${this.expectedSessionId}`,
+          );
+        }
+        const seq = envelope.seq;
+        if (seq <= taken) continue;
+        if (seq !== taken + 1 && !allowGaps) {
+          await openCollected();
+          return { events, gap: true };
+        }
+        taken = seq;
+        if (envelope.type === 'encrypted' && this.encryption?.started === true && seq >= this.deliverFrom) {
+          sealed.push(envelope as unknown as EncryptedEvent);
+          continue;
+        }
+        if (sealed.length > 0) await openCollected();
+        // Only sealed events and an encrypted session's session_init need to wait for Web Crypto.
+        const event =
+          envelope.type === 'encrypted' || this.encryption !== undefined
+            ? await this.open(envelope)
+            : this.takePlain(envelope);
+        this.last = seq;
+        if (event !== undefined && seq >= this.deliverFrom && KNOWN_TYPES.has(event.type)) events.push(event);
       }
-      const seq = envelope.seq;
-      if (seq <= this.last) continue;
-      if (seq !== this.last + 1 && !allowGaps) return { events, gap: true };
-      // Only sealed events and an encrypted session's session_init need to wait for Web Crypto.
-      const event =
-        envelope.type === 'encrypted' || this.encryption !== undefined
-          ? await this.open(envelope)
-          : this.takePlain(envelope);
-      this.last = seq;
-      if (event !== undefined && seq >= this.deliverFrom && KNOWN_TYPES.has(event.type)) events.push(event);
+      await openCollected();
+    } catch (error) {
+      // The events before the refused line are still taken (a refusal among them comes first).
+      await openCollected();
+      throw error;
     }
     return { events, gap: false };
+  }
+
+  /**
+   * Opens collected sealed events in order and takes them; throws the refusal of the first one that
+   * fails, after taking those before it.
+   */
+  private async openSealed(sealed: readonly EncryptedEvent[], events: StreamEvent[]): Promise<void> {
+    if (sealed.length === 0) return;
+    const opened = await this.encryption!.openAll(sealed);
+    for (const event of opened.events) {
+      this.last = event.seq;
+      if (KNOWN_TYPES.has(event.type)) events.push(event);
+    }
+    if (opened.failure !== undefined) throw opened.failure;
   }
 
   /** A plain event of an unencrypted session. */

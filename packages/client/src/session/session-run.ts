@@ -52,6 +52,13 @@ export interface SessionRunSetup {
   heartbeatTimeout: number;
 }
 
+/**
+ * Lines an encrypted session reads ahead while a batch is being opened (about 1–2 MB of events).
+ * Opening is the slow step there: reading on keeps the connection drained (fetch's body handling
+ * gets very slow when it is left full) and gives the next batch many events to decrypt at once.
+ */
+const ENCRYPTED_READ_AHEAD_LINES = 8192;
+
 /** Codes of a refused tool result that only mean the answer is no longer needed. */
 const STALE_ANSWER_CODES: ReadonlySet<string> = new Set([
   'TOOL_CALL_ALREADY_ANSWERED',
@@ -199,6 +206,7 @@ export class SessionRun implements ExecutionSession {
         onBatch: (lines, linesFiltered) => this.receive(lines, linesFiltered),
         signal: this.stopController.signal,
         heartbeatTimeout: this.setup.heartbeatTimeout,
+        readAhead: this.encryption === undefined ? 0 : ENCRYPTED_READ_AHEAD_LINES,
       });
       return;
     }
@@ -241,6 +249,7 @@ export class SessionRun implements ExecutionSession {
         onBatch: (lines, filtered) => this.receive(lines, filtered),
         signal: this.stopController.signal,
         heartbeatTimeout: this.setup.heartbeatTimeout,
+        readAhead: this.encryption === undefined ? 0 : ENCRYPTED_READ_AHEAD_LINES,
       });
       return;
     }
@@ -259,6 +268,7 @@ export class SessionRun implements ExecutionSession {
       heartbeatTimeout: this.setup.heartbeatTimeout,
       onBatch: (lines, filtered) => this.receive(lines, filtered),
       signal: this.stopController.signal,
+      coalesce: this.encryption !== undefined,
     });
   }
 

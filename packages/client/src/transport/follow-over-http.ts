@@ -21,6 +21,8 @@ export interface FollowOverHttpOptions {
   /** Stops following (the session ended or failed). */
   signal: AbortSignal;
   heartbeatTimeout: number;
+  /** Lines read ahead while a batch is handled (see `readEventBody`). @default 0 */
+  readAhead?: number;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function followOverHttp(options: FollowOverHttpOptions): Promise<vo
       onBatch: options.onBatch,
       signal,
       heartbeatTimeout: options.heartbeatTimeout,
+      readAhead: options.readAhead,
     });
     if (outcome.kind !== 'broken') return;
     if (options.nextSeq() > startSeq) failedAttempts = 0;

@@ -18,12 +18,18 @@ export interface FollowOverWebSocketOptions {
   onBatch: BatchHandler;
   /** Stops following. */
   signal: AbortSignal;
+  /**
+   * Hand the messages that arrived while a batch was handled over together, as the next batch
+   * (an encrypted session then opens them with overlapping decryptions), rather than one by one.
+   * @default false
+   */
+  coalesce?: boolean;
 }
 
 /**
  * Follows a session's events over the broker's WebSocket endpoint with a `ReconnectingStream`
  * (which reconnects, resubscribes from the next seq and orders events), handing each event to
- * `onBatch` in turn. Resolves after `final` or when stopped; rejects with the error that ended the
+ * `onBatch` in turn (or, with `coalesce`, those that arrived meanwhile together). Resolves after `final` or when stopped; rejects with the error that ended the
  * stream (`RECONNECT_FAILED`, a non-retryable `stream_error` such as `SESSION_NOT_FOUND`) or that
  * `onBatch` threw.
  */
@@ -31,6 +37,8 @@ export function followOverWebSocket(options: FollowOverWebSocketOptions): Promis
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     let processing: Promise<BatchOutcome> = Promise.resolve('continue');
+    // With `coalesce`: messages received and not yet handed over; a step is scheduled for them.
+    let queued: SequencedMessage[] = [];
     const settle = (error?: EnclaveError): void => {
       if (settled) return;
       settled = true;
@@ -54,10 +62,20 @@ export function followOverWebSocket(options: FollowOverWebSocketOptions): Promis
         jitter: options.retry.jitter,
       },
       onMessage: (message) => {
+        if (options.coalesce === true) {
+          queued.push(message);
+          // The step scheduled for the first queued message takes this one too.
+          if (queued.length > 1) return;
+        }
         processing = processing.then(async (previous) => {
+          let batch = [message];
+          if (options.coalesce === true) {
+            batch = queued;
+            queued = [];
+          }
           if (settled || previous === 'final') return previous;
           try {
-            const outcome = await options.onBatch([message], false);
+            const outcome = await options.onBatch(batch, false);
             if (outcome === 'final') settle();
             return outcome;
           } catch (error) {

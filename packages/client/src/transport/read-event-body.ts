@@ -1,6 +1,6 @@
 import { StreamDecoder } from '@enclave-vm/stream';
 import { EnclaveError, toEnclaveError } from '@enclave-vm/types';
-import type { BatchHandler } from './batch-handler.js';
+import type { BatchHandler, BatchOutcome } from './batch-handler.js';
 
 /** How reading one response ended: after `final`, or broken (with why), or stopped on purpose. */
 export type BodyOutcome = { kind: 'final' } | { kind: 'broken'; reason: EnclaveError } | { kind: 'stopped' };
@@ -14,6 +14,30 @@ export interface ReadEventBodyOptions {
   signal: AbortSignal;
   /** Ms without a byte after which the connection counts as dead; 0 for never. */
   heartbeatTimeout: number;
+  /**
+   * When positive, reading goes on while `onBatch` handles a batch, until this many lines wait;
+   * the lines that arrived meanwhile are handed over as the next batch. Off (0) reads only after
+   * each batch was handled. @default 0
+   */
+  readAhead?: number;
+}
+
+/** What one read of the body gave. */
+type ChunkRead = { kind: 'chunk'; chunk: Uint8Array } | { kind: 'ended'; outcome: BodyOutcome };
+
+/** What the read-ahead loop waits for: a read or the handling of a batch. */
+type Step = { kind: 'read'; read: ChunkRead } | { kind: 'handled'; outcome: BatchOutcome };
+
+/** The body outcome a batch outcome ends the reading with, or undefined to go on. */
+function toBodyOutcome(outcome: BatchOutcome): BodyOutcome | undefined {
+  if (outcome === 'final') return { kind: 'final' };
+  if (outcome === 'gap') {
+    return {
+      kind: 'broken',
+      reason: new EnclaveError('PROTOCOL_ERROR', 'The event stream skipped a seq; resuming from it'),
+    };
+  }
+  return undefined;
 }
 
 /**
@@ -63,41 +87,94 @@ export async function readEventBody(response: Response, options: ReadEventBodyOp
   };
   options.signal.addEventListener('abort', onAbort, { once: true });
 
-  try {
-    for (;;) {
-      if (options.signal.aborted) return { kind: 'stopped' };
-      arm();
-      let chunk: Uint8Array;
-      try {
-        const read = await reader.read();
-        disarm();
-        if (read.done) {
-          if (options.signal.aborted) return { kind: 'stopped' };
-          return {
+  /** One read of the body: a chunk, or how the reading ended. */
+  const readChunk = async (): Promise<ChunkRead> => {
+    arm();
+    try {
+      const read = await reader.read();
+      disarm();
+      if (read.done) {
+        if (options.signal.aborted) return { kind: 'ended', outcome: { kind: 'stopped' } };
+        return {
+          kind: 'ended',
+          outcome: {
             kind: 'broken',
             reason: timedOut ?? new EnclaveError('CONNECTION_CLOSED', 'The event stream ended before final'),
-          };
-        }
-        chunk = read.value;
-      } catch (error) {
-        disarm();
+          },
+        };
+      }
+      return { kind: 'chunk', chunk: read.value };
+    } catch (error) {
+      disarm();
+      if (options.signal.aborted) return { kind: 'ended', outcome: { kind: 'stopped' } };
+      return {
+        kind: 'ended',
+        outcome: { kind: 'broken', reason: timedOut ?? toEnclaveError(error, 'CONNECTION_CLOSED') },
+      };
+    }
+  };
+
+  try {
+    if (!(options.readAhead !== undefined && options.readAhead > 0)) {
+      for (;;) {
         if (options.signal.aborted) return { kind: 'stopped' };
-        return { kind: 'broken', reason: timedOut ?? toEnclaveError(error, 'CONNECTION_CLOSED') };
+        const read = await readChunk();
+        if (read.kind !== 'chunk') return read.outcome;
+        decoder.write(read.chunk);
+        if (lines.length > 0) {
+          const batch = lines;
+          lines = [];
+          const outcome = toBodyOutcome(await options.onBatch(batch, options.filtered));
+          if (outcome !== undefined) return outcome;
+        }
+        if (decodeFailure !== undefined) return { kind: 'broken', reason: decodeFailure };
       }
-      decoder.write(chunk);
-      if (lines.length > 0) {
-        const batch = lines;
-        lines = [];
-        const outcome = await options.onBatch(batch, options.filtered);
-        if (outcome === 'final') return { kind: 'final' };
-        if (outcome === 'gap') {
-          return {
-            kind: 'broken',
-            reason: new EnclaveError('PROTOCOL_ERROR', 'The event stream skipped a seq; resuming from it'),
-          };
+    }
+    // Read ahead: the next reads go on while a batch is handled (up to `readAhead` lines waiting),
+    // and the lines that arrived meanwhile make the next batch.
+    const readAhead = options.readAhead;
+    let reading: Promise<Step> | undefined;
+    let handling: Promise<Step> | undefined;
+    let ended: BodyOutcome | undefined;
+    for (;;) {
+      if (handling === undefined) {
+        if (lines.length > 0) {
+          const batch = lines;
+          lines = [];
+          handling = options
+            .onBatch(batch, options.filtered)
+            .then((outcome) => ({ kind: 'handled', outcome }));
+        } else if (ended !== undefined) {
+          return ended;
+        } else if (decodeFailure !== undefined) {
+          return { kind: 'broken', reason: decodeFailure };
         }
       }
-      if (decodeFailure !== undefined) return { kind: 'broken', reason: decodeFailure };
+      if (
+        reading === undefined &&
+        ended === undefined &&
+        decodeFailure === undefined &&
+        lines.length < readAhead
+      ) {
+        if (options.signal.aborted) ended = { kind: 'stopped' };
+        else reading = readChunk().then((read) => ({ kind: 'read', read }));
+      }
+      if (reading === undefined && handling === undefined) continue;
+      const step = await (reading === undefined
+        ? handling
+        : handling === undefined
+          ? reading
+          : Promise.race([reading, handling]));
+      if (step === undefined) continue;
+      if (step.kind === 'handled') {
+        handling = undefined;
+        const outcome = toBodyOutcome(step.outcome);
+        if (outcome !== undefined) return outcome;
+        continue;
+      }
+      reading = undefined;
+      if (step.read.kind === 'chunk') decoder.write(step.read.chunk);
+      else ended = step.read.outcome;
     }
   } finally {
     disarm();

@@ -213,7 +213,10 @@ export class SandboxPool implements SessionExecutor {
         (bestBusy && !busy) ||
         (bestBusy === busy &&
           (thread.load < best.load ||
-            (thread.load === best.load && thread.unacknowledged < best.unacknowledged)))
+            (thread.load === best.load &&
+              (thread.unacknowledged < best.unacknowledged ||
+                (thread.unacknowledged === best.unacknowledged &&
+                  recency(thread, now) < recency(best, now))))))
       ) {
         best = thread;
         bestBusy = busy;
@@ -284,6 +287,21 @@ export class SandboxPool implements SessionExecutor {
  */
 export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool {
   return new SandboxPool(options);
+}
+
+/**
+ * How long after being given a session a thread is likely still preparing its next sandbox (about
+ * 0.3 ms of CPU, more on a busy machine).
+ */
+const REFILL_WINDOW_MS = 1;
+
+/**
+ * Orders equally loaded threads: one given a session within {@link REFILL_WINDOW_MS} ranks after
+ * the others (it is probably preparing its next sandbox), the least recent first; the others rank
+ * equal, so that on a quiet pool sessions keep going to the same (warm) thread.
+ */
+function recency(thread: PoolThread, now: number): number {
+  return now - thread.lastAssignedAt < REFILL_WINDOW_MS ? thread.lastAssignedAt : Number.NEGATIVE_INFINITY;
 }
 
 /** A file path (absolute or relative to the working directory) or a URL string, as a URL. */

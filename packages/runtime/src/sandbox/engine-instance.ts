@@ -46,8 +46,6 @@ const HELPERS: readonly SharedRealmHelper[] = [
 export interface InstanceOwner {
   /** The guest asked to stop (`STDOUT_LIMIT_EXCEEDED`). */
   onStop(code: string): void;
-  /** The user code's promise settled with a value (`fulfilled`) or a reason. */
-  onSettle(valueHandle: QuickJSHandle, fulfilled: boolean): void;
   /** A native failed on the host side: the instance may be inconsistent. */
   onHostFailure(error: unknown): void;
 }
@@ -56,8 +54,6 @@ export interface InstanceOwner {
 interface Natives {
   stop: QuickJSHandle;
   format: QuickJSHandle;
-  fulfilled: QuickJSHandle;
-  rejected: QuickJSHandle;
 }
 
 /**
@@ -93,6 +89,8 @@ export class EngineInstance {
   private readonly sharedContext: QuickJSContext;
   private readonly helpers = new Map<SharedRealmHelper, QuickJSHandle>();
   private readonly createBridgeFunction: QuickJSHandle;
+  /** The formatter's helpers object (frozen), handed to each session's bridge. */
+  private readonly helpersObject: QuickJSHandle;
   private readonly natives: Natives;
   private formatNesting = 0;
   private interruptCheck: (() => boolean) | undefined;
@@ -111,7 +109,10 @@ export class EngineInstance {
       context.unwrapResult(context.evalCode(source, name, { type: 'global', strict: true }));
     const formatter = evaluate(GUEST_FORMATTER_SOURCE, 'enclave:formatter');
     for (const helper of HELPERS) this.helpers.set(helper, context.getProp(formatter, helper));
-    formatter.dispose();
+    const freeze = evaluate('Object.freeze', 'enclave:freeze');
+    context.unwrapResult(context.callFunction(freeze, context.undefined, formatter)).dispose();
+    freeze.dispose();
+    this.helpersObject = formatter;
     this.createBridgeFunction = evaluate(GUEST_BRIDGE_SOURCE, 'enclave:bridge');
     this.natives = this.createNatives(context);
     const frozen = evaluate(GUEST_LOCKDOWN_SOURCE, 'enclave:lockdown');
@@ -127,11 +128,6 @@ export class EngineInstance {
   /** Whether an allocation failed because the memory limit was reached (sticky until reset). */
   get memoryExhausted(): boolean {
     return this.exhausted;
-  }
-
-  /** The shared realm's natives that settle a session's run (`[fulfilled, rejected]`). */
-  get settleNatives(): [QuickJSHandle, QuickJSHandle] {
-    return [this.natives.fulfilled, this.natives.rejected];
   }
 
   /** Sets the limit the heap may grow to for the next session, and clears the exhausted flag. */
@@ -150,8 +146,9 @@ export class EngineInstance {
   }
 
   /**
-   * Builds a session's bridge from its realm's pristine `[globalThis, Promise, Error, JSON.parse]`
-   * and returns the handle of `[configure, deliver, drain]` (throws when the guest code failed).
+   * Builds a session's bridge from its realm's pristine `[globalThis, Promise, Error, JSON.parse,
+   * Promise.prototype.then, AsyncFunction]` and returns the handle of `[begin, deliver, drain,
+   * onFulfilled, onRejected, notCompiled]` (throws when the guest code failed).
    */
   createBridge(intrinsicsHandle: QuickJSHandle): QuickJSHandle {
     const context = this.sharedContext;
@@ -162,6 +159,7 @@ export class EngineInstance {
         intrinsicsHandle,
         this.natives.stop,
         this.natives.format,
+        this.helpersObject,
       ),
     );
   }
@@ -200,6 +198,7 @@ export class EngineInstance {
     try {
       for (const handle of this.helpers.values()) handle.dispose();
       for (const handle of Object.values(this.natives)) handle.dispose();
+      this.helpersObject.dispose();
       this.createBridgeFunction.dispose();
       this.sharedContext.dispose();
       this.runtime.dispose();
@@ -250,12 +249,6 @@ export class EngineInstance {
           context.newString(this.callHelper('formatArguments', argumentsHandle) ?? '[unprintable value]'),
         ),
       ),
-      fulfilled: context.newFunction('fulfilled', (valueHandle) => {
-        guard((owner) => owner.onSettle(valueHandle, true));
-      }),
-      rejected: context.newFunction('rejected', (reasonHandle) => {
-        guard((owner) => owner.onSettle(reasonHandle, false));
-      }),
     };
   }
 }

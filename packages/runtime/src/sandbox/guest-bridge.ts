@@ -4,12 +4,30 @@
  * instead of in every session saves about half a millisecond per session: QuickJS compiles about
  * 100 µs per KB on this machine class.
  *
- * It evaluates to `createBridge(intrinsics, stop, format)`, called once per session with the
- * session realm's pristine `[globalThis, Promise, Error, JSON.parse]` (taken before any user code
- * runs) and two host natives: `stop(code)` (the output limit was reached) and `format(args)`
- * (console arguments that are not all primitives; returns a string). It defines `console`, `tools`
- * and `callTool` on the session's global, removes `FinalizationRegistry` there (its callbacks could
- * run during a later session of the same runtime) and returns `[configure, deliver, drain]`.
+ * It evaluates to `createBridge(intrinsics, stop, format, helpers)`, called once per session with the
+ * session realm's pristine `[globalThis, Promise, Error, JSON.parse, Promise.prototype.then,
+ * AsyncFunction]` (taken before any user code runs), two host natives, `stop(code)` (the output
+ * limit was reached) and `format(args)` (console arguments that are not all primitives; returns a
+ * string), and the shared realm's frozen helpers object (`deepFreeze`, `describeThrown`,
+ * `serializeResult`, see the formatter). It
+ * defines `console`, `tools` and `callTool` on the session's global, removes `FinalizationRegistry`
+ * there (its callbacks could run during a later session of the same runtime) and returns
+ * `[begin, deliver, drain, onFulfilled, onRejected, notCompiled]`:
+ * - `begin(toolCalls, argsBytes, outputBytes, contextJson, code)` sets the limits, defines the
+ *   frozen `context` and returns the code compiled as the body of an async function of the session
+ *   realm (or the bridge's `notCompiled` marker, the outcome recorded, when it does not compile). The host calls it and
+ *   attaches `onFulfilled` and `onRejected` with the session realm's `then`: a call from here would
+ *   put the bridge's frames in the code's stack and make its promise one of the shared realm (an
+ *   async function's promise belongs to the realm of its caller);
+ * - `deliver(batchJson)` settles tool calls;
+ * - `drain()` returns what the turn produced: the outbox, then, once the user code has ended, a
+ *   newline and its outcome (see below). Nothing in the outbox contains a raw newline: every entry
+ *   is built from `JSON.stringify` output.
+ *
+ * The outcome record: `J` + JSON text of the result, `U` (no result), `E` + reason (the result
+ * cannot be represented as JSON), `T` + JSON description of what was thrown, `S` + the same for
+ * code that does not compile. Settling inside the guest spares the host a native callback and a
+ * helper call per session.
  *
  * What user code can reach, and why that is safe:
  * - `console`, `tools`, `callTool` and the tool functions are objects of the shared realm, so user
@@ -35,6 +53,7 @@ var callOf = Function.prototype.call.bind.bind(Function.prototype.call);
 var bind = callOf(Function.prototype.bind);
 var charCodeAt = callOf(String.prototype.charCodeAt);
 var includes = callOf(String.prototype.includes);
+var join = callOf(Array.prototype.join);
 
 function tooLarge(text, limit) {
   var bytes = text.length;
@@ -46,13 +65,21 @@ function tooLarge(text, limit) {
   return bytes > limit;
 }
 
-return function createBridge(intrinsics, nativeStop, nativeFormat) {
+return function createBridge(intrinsics, nativeStop, nativeFormat, helpers) {
   var sessionGlobal = intrinsics[0];
   var SessionPromise = intrinsics[1];
   var SessionError = intrinsics[2];
   var sessionParse = intrinsics[3];
+  var promiseThen = callOf(intrinsics[4]);
+  var SessionAsyncFunction = intrinsics[5];
+  var deepFreeze = helpers.deepFreeze;
+  var describeThrown = helpers.describeThrown;
+  var serializeResult = helpers.serializeResult;
   var rejected = bind(SessionPromise.reject, SessionPromise);
-  var outbox = '';
+  // The turn's outbox entries, joined with commas when drained.
+  var outbox = [];
+  var outcome = '';
+  var settled = false;
   var active = false;
   var nextId = 1;
   var remaining = 0;
@@ -60,11 +87,27 @@ return function createBridge(intrinsics, nativeStop, nativeFormat) {
   var maxArgsBytes = 0;
   var outputLeft = 0;
   var limitError;
-  var settlers = create(null);
+  // Settle functions of pending calls, at index id - base; index 0 stays empty. Once no call is
+  // pending the arrays shrink and base moves on, so they stay small however many calls a run makes.
+  var resolvers = [undefined];
+  var rejecters = [undefined];
+  var base = 0;
+  var pending = 0;
+  var capturedResolve;
+  var capturedReject;
   var toolFunctions = create(null);
+  // What begin returns for code that does not compile: a value user code can never produce (the
+  // constructor runs the code's text, so crafted code could make it return any value of its own).
+  var notCompiled = freeze(create(null));
+  var quotedNames = create(null);
 
   function push(entry) {
-    outbox = outbox === '' ? entry : outbox + ',' + entry;
+    outbox[outbox.length] = entry;
+  }
+
+  function capture(resolve, reject) {
+    capturedResolve = resolve;
+    capturedReject = reject;
   }
 
   function fail(code, message) {
@@ -95,10 +138,15 @@ return function createBridge(intrinsics, nativeStop, nativeFormat) {
     if (tooLarge(json, maxArgsBytes)) return fail('TOOL_ARGS_TOO_LARGE', 'Tool arguments exceed ' + maxArgsBytes + ' bytes');
     remaining--;
     var id = nextId++;
-    push('[5,' + id + ',' + stringify(name) + ',' + json + ']');
-    return new SessionPromise(function (resolve, reject) {
-      settlers[id] = [resolve, reject];
-    });
+    var quoted = quotedNames[name];
+    if (quoted === undefined) quoted = quotedNames[name] = stringify(name);
+    push('[5,' + id + ',' + quoted + ',' + json + ']');
+    var promise = new SessionPromise(capture);
+    resolvers[id - base] = capturedResolve;
+    rejecters[id - base] = capturedReject;
+    capturedResolve = capturedReject = undefined;
+    pending++;
+    return promise;
   }
 
   function formatLine(args) {
@@ -155,34 +203,71 @@ return function createBridge(intrinsics, nativeStop, nativeFormat) {
   defineProperty(sessionGlobal, 'callTool', { value: callTool });
   delete sessionGlobal.FinalizationRegistry;
 
+  function onFulfilled(value) {
+    if (settled) return;
+    settled = true;
+    var serialized = serializeResult(value);
+    outcome = serialized === '' ? 'U' : serialized;
+  }
+
+  function onRejected(reason) {
+    if (settled) return;
+    settled = true;
+    outcome = 'T' + describeThrown(reason);
+  }
+
   return [
-    function configure(toolCalls, argsBytes, outputBytes) {
+    function begin(toolCalls, argsBytes, outputBytes, contextJson, code) {
       active = true;
       remaining = maxCalls = toolCalls;
       maxArgsBytes = argsBytes;
       outputLeft = outputBytes;
+      var context = sessionParse(contextJson);
+      deepFreeze(context);
+      defineProperty(sessionGlobal, 'context', { value: context, writable: false, enumerable: false, configurable: false });
+      try {
+        return SessionAsyncFunction(code);
+      } catch (error) {
+        settled = true;
+        outcome = 'S' + describeThrown(error);
+        return notCompiled;
+      }
     },
     function deliver(batchJson) {
       var batch = sessionParse(batchJson);
       for (var index = 0; index < batch.length; index++) {
         var entry = batch[index];
-        var settler = settlers[entry[0]];
-        if (settler === undefined) continue;
-        delete settlers[entry[0]];
-        if (entry[1] === 1) settler[0](entry[2]);
+        var slot = entry[0] - base;
+        var resolve = slot > 0 ? resolvers[slot] : undefined;
+        if (resolve === undefined) continue;
+        var reject = rejecters[slot];
+        resolvers[slot] = rejecters[slot] = undefined;
+        pending--;
+        if (entry[1] === 1) resolve(entry[2]);
         else {
           var error = new SessionError(entry[3]);
           error.code = entry[2];
           if (entry.length > 4) error.details = entry[4];
-          settler[1](error);
+          reject(error);
         }
+      }
+      if (pending === 0) {
+        base = nextId - 1;
+        resolvers.length = rejecters.length = 1;
       }
     },
     function drain() {
-      var text = outbox;
-      outbox = '';
+      var text = outbox.length === 0 ? '' : outbox.length === 1 ? outbox[0] : join(outbox, ',');
+      outbox.length = 0;
+      if (outcome !== '') {
+        text = text + '\n' + outcome;
+        outcome = '';
+      }
       return text;
     },
+    onFulfilled,
+    onRejected,
+    notCompiled,
   ];
 };
 })()`;

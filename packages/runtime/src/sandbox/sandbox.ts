@@ -57,15 +57,14 @@ export interface GuestTurn {
 }
 
 interface Bridge {
-  configure: QuickJSHandle;
+  begin: QuickJSHandle;
   deliver: QuickJSHandle;
   drain: QuickJSHandle;
-  parse: QuickJSHandle;
+  onFulfilled: QuickJSHandle;
+  onRejected: QuickJSHandle;
+  /** What `begin` returns for code that does not compile. */
+  notCompiled: QuickJSHandle;
   promiseThen: QuickJSHandle;
-  asyncFunction: QuickJSHandle;
-  /** Natives of the shared realm (owned by the instance, not disposed with the sandbox). */
-  fulfilled: QuickJSHandle;
-  rejected: QuickJSHandle;
 }
 
 /**
@@ -83,7 +82,6 @@ export class Sandbox {
   private readonly bridge: Bridge;
   private readonly ownerRecord: InstanceOwner;
   private hostFailure: unknown;
-  private outcome: GuestOutcome | undefined;
   private enteredAt: number | undefined;
   private suppressInterrupt = false;
   private disposed = false;
@@ -101,7 +99,6 @@ export class Sandbox {
     instance.setInterruptCheck(undefined);
     this.ownerRecord = {
       onStop: (code) => this.stopListener?.(code),
-      onSettle: (valueHandle, fulfilled) => this.settle(valueHandle, fulfilled),
       onHostFailure: (error) => {
         this.poisoned = true;
         this.hostFailure ??= error;
@@ -114,16 +111,14 @@ export class Sandbox {
       context.evalCode(INTRINSICS_SOURCE, 'enclave:intrinsics', { type: 'global' }),
     );
     const bridge = instance.createBridge(intrinsics);
-    const [fulfilled, rejected] = instance.settleNatives;
     this.bridge = {
-      configure: context.getProp(bridge, 0),
+      begin: context.getProp(bridge, 0),
       deliver: context.getProp(bridge, 1),
       drain: context.getProp(bridge, 2),
-      parse: context.getProp(intrinsics, 3),
+      onFulfilled: context.getProp(bridge, 3),
+      onRejected: context.getProp(bridge, 4),
+      notCompiled: context.getProp(bridge, 5),
       promiseThen: context.getProp(intrinsics, 4),
-      asyncFunction: context.getProp(intrinsics, 5),
-      fulfilled,
-      rejected,
     };
     bridge.dispose();
     intrinsics.dispose();
@@ -163,42 +158,29 @@ export class Sandbox {
   }
 
   /**
-   * Configures the bridge, defines the frozen `context`, compiles the user code as the body of an
-   * async function, calls it and runs every job it queued.
+   * Starts the run: the bridge's `begin` sets the limits, defines the frozen `context` and compiles
+   * the code as the body of an async function, which is then called from the host (so that its
+   * promise and its stack belong to the session realm alone) with the bridge's settle callbacks
+   * attached; then every job it queued runs.
    */
   start(settings: SandboxStart): GuestTurn {
     const context = this.context;
     const bridge = this.bridge;
     this.instance.runtime.setMaxStackSize(settings.maxStackSize);
     return this.turn(() => {
-      const limits = [
+      const parameters = [
         context.newNumber(settings.maxToolCalls),
         context.newNumber(settings.maxToolArgsBytes),
         context.newNumber(settings.maxStdoutBytes),
+        context.newString(settings.contextJson),
+        context.newString(settings.code),
       ];
-      const configured = context.callFunction(bridge.configure, context.undefined, limits);
-      for (const handle of limits) handle.dispose();
-      if (configured.error) return configured.error;
-      configured.value.dispose();
-
-      const contextJson = context.newString(settings.contextJson);
-      const parsed = context.callFunction(bridge.parse, context.undefined, contextJson);
-      contextJson.dispose();
-      if (parsed.error) return parsed.error;
-      this.instance.callHelper('deepFreeze', parsed.value);
-      context.defineProp(context.global, 'context', {
-        value: parsed.value,
-        configurable: false,
-        enumerable: false,
-      });
-      parsed.value.dispose();
-
-      const code = context.newString(settings.code);
-      const compiled = context.callFunction(bridge.asyncFunction, context.undefined, code);
-      code.dispose();
-      if (compiled.error) {
-        this.settle(compiled.error, false, true);
-        compiled.error.dispose();
+      const compiled = context.callFunction(bridge.begin, context.undefined, parameters);
+      for (const handle of parameters) handle.dispose();
+      if (compiled.error) return compiled.error;
+      // The code does not compile: the bridge has recorded the outcome.
+      if (context.eq(compiled.value, bridge.notCompiled)) {
+        compiled.value.dispose();
         return undefined;
       }
       const promise = context.callFunction(compiled.value, context.undefined);
@@ -207,8 +189,8 @@ export class Sandbox {
       const attached = context.callFunction(
         bridge.promiseThen,
         promise.value,
-        bridge.fulfilled,
-        bridge.rejected,
+        bridge.onFulfilled,
+        bridge.onRejected,
       );
       promise.value.dispose();
       if (attached.error) return attached.error;
@@ -239,32 +221,11 @@ export class Sandbox {
     if (this.instance.owner === this.ownerRecord) this.instance.owner = undefined;
     if (this.poisoned) return;
     try {
-      const { fulfilled: _fulfilled, rejected: _rejected, ...own } = this.bridge;
-      for (const handle of Object.values(own)) handle.dispose();
+      for (const handle of Object.values(this.bridge)) handle.dispose();
       this.context.dispose();
     } catch {
       this.poisoned = true;
     }
-  }
-
-  private settle(valueHandle: QuickJSHandle, fulfilled: boolean, compiling = false): void {
-    if (this.outcome !== undefined) return;
-    if (fulfilled) {
-      const serialized = this.instance.callHelper('serializeResult', valueHandle);
-      if (serialized === undefined) {
-        this.outcome = { kind: 'not-serializable', message: 'The result could not be serialized' };
-      } else if (serialized === '') {
-        this.outcome = { kind: 'returned', json: undefined };
-      } else if (serialized.startsWith('J')) {
-        this.outcome = { kind: 'returned', json: serialized.slice(1) };
-      } else {
-        this.outcome = { kind: 'not-serializable', message: serialized.slice(1) };
-      }
-      return;
-    }
-    const description = this.instance.callHelper('describeThrown', valueHandle);
-    const thrown = parseThrown(description);
-    this.outcome = { kind: 'threw', syntax: compiling && thrown.name === 'SyntaxError', ...thrown };
   }
 
   private turn(enter: () => QuickJSHandle | undefined): GuestTurn {
@@ -293,9 +254,10 @@ export class Sandbox {
     }
     if (this.poisoned)
       return { outbox: '', outcome: undefined, failure: { kind: 'host', error: this.hostFailure } };
-    const outcome = this.outcome;
-    this.outcome = undefined;
-    return { outbox: this.drain(), outcome, failure };
+    const drained = this.drain();
+    const cut = drained.indexOf('\n');
+    if (cut < 0) return { outbox: drained, outcome: undefined, failure };
+    return { outbox: drained.slice(0, cut), outcome: parseOutcome(drained.slice(cut + 1)), failure };
   }
 
   private drain(): string {
@@ -335,6 +297,16 @@ interface ThrownDescription {
   code?: string;
   stack?: string;
   line?: number;
+}
+
+/** Reads the bridge's outcome record (see `GUEST_BRIDGE_SOURCE`). */
+function parseOutcome(record: string): GuestOutcome {
+  const kind = record.charAt(0);
+  if (kind === 'J') return { kind: 'returned', json: record.slice(1) };
+  if (kind === 'U') return { kind: 'returned', json: undefined };
+  if (kind === 'E') return { kind: 'not-serializable', message: record.slice(1) };
+  const thrown = parseThrown(record.slice(1));
+  return { kind: 'threw', syntax: kind === 'S' && thrown.name === 'SyntaxError', ...thrown };
 }
 
 function parseThrown(json: string | undefined): ThrownDescription {

@@ -8,9 +8,7 @@ import {
   PROTOCOL_VERSION,
   type RuntimeEvent,
   type RuntimeToBrokerMessage,
-  RuntimeToBrokerMessageSchema,
   type ToolResultMessage,
-  validate,
   type WireError,
 } from '@enclave-vm/types';
 import { WebSocket as NodeWebSocket } from 'ws';
@@ -22,6 +20,7 @@ import type {
   ToolOutcome,
 } from '../executor/execution-types.js';
 import { bearerHeader } from './bearer-token.js';
+import { parseRuntimeToBrokerMessage } from './channel-fast-path.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, decodeChannelMessage } from './channel-message.js';
 import { type RuntimeLogger, silentLogger } from './runtime-logger.js';
 import {
@@ -123,12 +122,18 @@ export interface RuntimeConnection extends SessionExecutor, AsyncDisposable {
  */
 export async function connectRuntime(options: ConnectRuntimeOptions): Promise<RuntimeConnection> {
   const settings = resolveConnectOptions(options);
-  const Socket = options.WebSocket ?? (NodeWebSocket as unknown as RuntimeSocketConstructor);
   const headers =
     options.authToken === undefined ? undefined : { authorization: bearerHeader(options.authToken) };
   let socket: RuntimeSocket;
   try {
-    socket = new Socket(options.url, headers === undefined ? undefined : { headers });
+    socket =
+      options.WebSocket === undefined
+        ? // Messages are small and latency-bound: compression would only cost time.
+          (new NodeWebSocket(options.url, {
+            perMessageDeflate: false,
+            ...(headers === undefined ? {} : { headers }),
+          }) as unknown as RuntimeSocket)
+        : new options.WebSocket(options.url, headers === undefined ? undefined : { headers });
   } catch (error) {
     throw new EnclaveError('CONFIGURATION_ERROR', `Cannot connect to ${options.url}: ${String(error)}`, {
       cause: error,
@@ -430,7 +435,8 @@ class RemoteRuntimeConnection implements RuntimeConnection {
         error: { code: 'TOOL_ERROR', message: `The tool result is not JSON-serializable: ${String(error)}` },
       } satisfies ToolResultMessage);
     }
-    const size = Buffer.byteLength(text, 'utf8');
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most results need no byte count at all.
+    const size = text.length * 3 <= this.settings.maxMessageBytes ? 0 : Buffer.byteLength(text, 'utf8');
     if (size > this.settings.maxMessageBytes) {
       // The guest learns that its result was too large instead of waiting for a message the worker
       // would refuse.
@@ -457,11 +463,7 @@ class RemoteRuntimeConnection implements RuntimeConnection {
 
   private handleFrame(data: unknown): void {
     if (this.state === 'closed') return;
-    const decoded = decodeChannelMessage(
-      data,
-      (value) => validate(RuntimeToBrokerMessageSchema, value),
-      this.settings.maxMessageBytes,
-    );
+    const decoded = decodeChannelMessage(data, parseRuntimeToBrokerMessage, this.settings.maxMessageBytes);
     if (!decoded.ok) {
       const error = new EnclaveError('PROTOCOL_ERROR', `The runtime worker sent ${decoded.problem.message}`, {
         details: decoded.problem.details,

@@ -192,7 +192,13 @@ class StandaloneRuntimeWorker implements RuntimeWorker {
     const server = createServer((request, response) => this.handleRequest(request, response));
     // Above maxMessageBytes a message is answered with PROTOCOL_ERROR; far above it `ws` closes the
     // connection (1009) rather than buffering arbitrarily large frames.
-    const webSocketServer = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes * 4 });
+    // No compression: messages are small and latency-bound (it is `ws`'s default, stated here so
+    // that it stays so).
+    const webSocketServer = new WebSocketServer({
+      noServer: true,
+      maxPayload: maxMessageBytes * 4,
+      perMessageDeflate: false,
+    });
     server.on('upgrade', (request, socket, head) => this.handleUpgrade(request, socket, head));
     try {
       await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,5 @@
 import {
   type BrokerToRuntimeMessage,
-  BrokerToRuntimeMessageSchema,
   type CancelMessage,
   type ChannelErrorMessage,
   type ExecuteMessage,
@@ -8,11 +7,11 @@ import {
   type RuntimeToBrokerMessage,
   type ToolResultMessage,
   toEnclaveError,
-  validate,
   type WireError,
 } from '@enclave-vm/types';
 import type { WebSocket } from 'ws';
 import type { ExecutionHandle, SessionExecutor, ToolOutcome } from '../executor/execution-types.js';
+import { parseBrokerToRuntimeMessage } from './channel-fast-path.js';
 import { decodeChannelMessage } from './channel-message.js';
 import type { RuntimeLogger } from './runtime-logger.js';
 import { emptyStats, endingEvents, SessionTally } from './session-tally.js';
@@ -49,7 +48,7 @@ const FORCE_CLOSE_AFTER_MS = 1_000;
 /**
  * The worker's side of one broker connection: validates every incoming message, starts and steers
  * the sessions it asks for, and sends their events back, all events of a session produced in the
- * same turn of the event loop in one `events` message. A session stays known to the connection
+ * same task (typically one message from the sandbox pool) in one `events` message. A session stays known to the connection
  * until its `final` has been written to the socket, so any later answer about it (for instance
  * `SESSION_NOT_FOUND`) reaches the broker after that `final`.
  */
@@ -57,6 +56,9 @@ export class WorkerConnection {
   private readonly sessions = new Map<string, ConnectionSession>();
   private readonly flushQueue: ConnectionSession[] = [];
   private flushScheduled = false;
+  private readonly flushTask = (): void => {
+    if (this.flushScheduled) this.flush();
+  };
   private open = true;
   private readonly closedPromise: Promise<void>;
 
@@ -118,11 +120,7 @@ export class WorkerConnection {
   }
 
   private handleFrame(data: unknown): void {
-    const decoded = decodeChannelMessage(
-      data,
-      (value) => validate(BrokerToRuntimeMessageSchema, value),
-      this.host.maxMessageBytes,
-    );
+    const decoded = decodeChannelMessage(data, parseBrokerToRuntimeMessage, this.host.maxMessageBytes);
     if (!decoded.ok) {
       this.host.logger.debug('Rejected a message', {
         connectionId: this.connectionId,
@@ -246,8 +244,11 @@ export class WorkerConnection {
       this.flushQueue.push(session);
     }
     if (!this.flushScheduled) {
+      // A microtask, not setImmediate: the events of one message from the sandbox pool arrive in
+      // one synchronous call chain, so they still travel together, and a tool call reaches the
+      // broker without waiting for the next phase of the event loop.
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      queueMicrotask(this.flushTask);
     }
   }
 

@@ -1,3 +1,4 @@
+import type { EnclaveError } from '@enclave-vm/types';
 import { decodeBase64, encodeBase64 } from './base64.js';
 import { encryptionError } from './encryption-error.js';
 import { IV_LENGTH, randomIv } from './random-iv.js';
@@ -93,6 +94,27 @@ export async function openBytes(
   additionalData: Uint8Array<ArrayBuffer> | undefined,
   failureMessage: string,
 ): Promise<Uint8Array<ArrayBuffer>> {
+  const { iv, ciphertext } = decodePayload(encrypted);
+  let plaintext: ArrayBuffer;
+  try {
+    plaintext = await globalThis.crypto.subtle.decrypt(gcmParameters(iv, additionalData), key, ciphertext);
+  } catch (error) {
+    throw decryptionError(error, failureMessage);
+  }
+  return new Uint8Array(plaintext);
+}
+
+/** The IV and ciphertext bytes of an encrypted payload, after checking its shape and sizes. */
+export interface DecodedPayload {
+  iv: Uint8Array<ArrayBuffer>;
+  ciphertext: Uint8Array<ArrayBuffer>;
+}
+
+/**
+ * Checks the shape of an encrypted payload and decodes it: an `ENCRYPTION_ERROR` when it is not
+ * `{ iv, ciphertext }` of base64, the IV is not 12 bytes or the ciphertext is shorter than its tag.
+ */
+export function decodePayload(encrypted: EncryptedPayload): DecodedPayload {
   if (typeof encrypted !== 'object' || encrypted === null) {
     throw encryptionError('An encrypted message must be an object { iv, ciphertext }');
   }
@@ -109,20 +131,34 @@ export async function openBytes(
       `The ciphertext is ${ciphertext.length} bytes, shorter than its ${TAG_LENGTH}-byte authentication tag`,
     );
   }
-  let plaintext: ArrayBuffer;
-  try {
-    plaintext = await globalThis.crypto.subtle.decrypt(gcmParameters(iv, additionalData), key, ciphertext);
-  } catch (error) {
-    // OperationError is the authentication failure; anything else is a key that cannot decrypt.
-    const isAuthenticationFailure = error instanceof Error && error.name === 'OperationError';
-    throw encryptionError(
-      isAuthenticationFailure
-        ? failureMessage
-        : 'Decryption failed: the key must be an AES-GCM key allowed to decrypt',
-      error,
-    );
-  }
-  return new Uint8Array(plaintext);
+  return { iv, ciphertext };
+}
+
+/**
+ * Starts the AES-GCM decryption of a decoded payload. Web Crypto's failure is left as it is: turn
+ * it into an `ENCRYPTION_ERROR` with {@link decryptionError}.
+ */
+export function startDecryption(
+  key: CryptoKey,
+  payload: DecodedPayload,
+  additionalData: Uint8Array<ArrayBuffer> | undefined,
+): Promise<ArrayBuffer> {
+  return globalThis.crypto.subtle.decrypt(gcmParameters(payload.iv, additionalData), key, payload.ciphertext);
+}
+
+/**
+ * The `ENCRYPTION_ERROR` for a Web Crypto decryption failure: `failureMessage` when authentication
+ * failed (an `OperationError`), otherwise a message about the key.
+ */
+export function decryptionError(error: unknown, failureMessage: string): EnclaveError {
+  // OperationError is the authentication failure; anything else is a key that cannot decrypt.
+  const isAuthenticationFailure = error instanceof Error && error.name === 'OperationError';
+  return encryptionError(
+    isAuthenticationFailure
+      ? failureMessage
+      : 'Decryption failed: the key must be an AES-GCM key allowed to decrypt',
+    error,
+  );
 }
 
 /** UTF-8 text of decrypted bytes, as an `ENCRYPTION_ERROR` when they are not valid UTF-8. */

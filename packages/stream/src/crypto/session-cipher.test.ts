@@ -7,7 +7,7 @@ import {
   type StreamEvent,
   StreamEventSchema,
 } from '@enclave-vm/types';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeBase64, encodeBase64 } from './base64.js';
 import { generateSalt } from './generate-salt.js';
 import { exportPublicKey, generateKeyPair } from './key-pair.js';
@@ -286,6 +286,7 @@ describe('createSessionCipher', () => {
         sessionId: SESSION,
         messageReplayWindow: 0,
       }),
+      createSessionCipher({ role: 'server', keyPair, remotePublicKey, sessionId: SESSION, maxInFlight: 0 }),
     ];
     for (const attempt of invalid) expect((await rejectionOf(attempt)).code).toBe('CONFIGURATION_ERROR');
     const badKey = await rejectionOf(
@@ -294,3 +295,201 @@ describe('createSessionCipher', () => {
     expect(badKey.code).toBe('ENCRYPTION_ERROR');
   });
 });
+
+/** Changes one byte of an event's ciphertext, as an attacker on the path would. */
+function tamper(event: EncryptedEvent): EncryptedEvent {
+  return { ...event, payload: { ...event.payload, ciphertext: flipByte(event.payload.ciphertext, 0) } };
+}
+
+/**
+ * Wraps Web Crypto's `method` to count the calls running at once, and optionally to finish them
+ * late: `delayOf(callIndex)` ms after Web Crypto itself finished.
+ */
+function watchSubtle(method: 'encrypt' | 'decrypt', delayOf: (call: number) => number = () => 0) {
+  const subtle = globalThis.crypto.subtle;
+  const original = subtle[method].bind(subtle);
+  const watch = { running: 0, most: 0, calls: 0 };
+  vi.spyOn(subtle, method).mockImplementation(async (...args: Parameters<SubtleCrypto['decrypt']>) => {
+    const call = watch.calls++;
+    watch.running++;
+    watch.most = Math.max(watch.most, watch.running);
+    try {
+      const result = await original(...args);
+      const delay = delayOf(call);
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      return result;
+    } finally {
+      watch.running--;
+    }
+  });
+  return watch;
+}
+
+describe('SessionCipher pipelined opening', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  const sealRange = (from: number, to: number) =>
+    server.sealEvents(Array.from({ length: to - from + 1 }, (_, index) => stdout(from + index)));
+
+  it('opens a batch in seq order with overlapping decryptions', async () => {
+    const sealed = await sealRange(2, 201);
+    expect(sealed.map((event) => event.seq)).toEqual(Array.from({ length: 200 }, (_, index) => index + 2));
+    const watch = watchSubtle('decrypt');
+    const opened = await client.openEvents(sealed);
+    expect(opened.failure).toBeUndefined();
+    expect(opened.events).toEqual(Array.from({ length: 200 }, (_, index) => stdout(index + 2)));
+    expect(client.lastOpenedSeq).toBe(201);
+    // Pipelined, not one at a time.
+    expect(watch.most).toBeGreaterThan(1);
+    expect(await client.openEvents([])).toEqual({ events: [] });
+  });
+
+  it('settles concurrent openEvent calls in call order even when later decryptions finish first', async () => {
+    const sealed = await sealRange(2, 9);
+    // The first calls finish last.
+    watchSubtle('decrypt', (call) => (8 - call) * 5);
+    const settled: number[] = [];
+    const seenLastOpened: number[] = [];
+    const opened = await Promise.all(
+      sealed.map((event) =>
+        client.openEvent(event).then((plain) => {
+          settled.push(plain.seq);
+          seenLastOpened.push(client.lastOpenedSeq);
+          return plain;
+        }),
+      ),
+    );
+    expect(opened.map((event) => event.seq)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(settled).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    // Later events had already been opened when the first callbacks ran; never a step back.
+    expect(seenLastOpened).toEqual([...seenLastOpened].sort((a, b) => a - b));
+    expect(client.lastOpenedSeq).toBe(9);
+  });
+
+  it('stops a batch at a tampered event: the events before it are opened, those after it are not, and can be offered again', async () => {
+    const sealed = await sealRange(2, 7);
+    const batch = [...sealed];
+    batch[2] = tamper(sealed[2]!);
+    const first = await client.openEvents(batch);
+    expect(first.events.map((event) => event.seq)).toEqual([2, 3]);
+    expect(first.failure?.code).toBe('ENCRYPTION_ERROR');
+    expect(first.failure?.message).toMatch(/Event seq 4 of session ses_fixture1 failed authentication/);
+    // Nothing after the refused event was opened: the cipher is as after seq 3.
+    expect(client.lastOpenedSeq).toBe(3);
+    const again = await client.openEvents(sealed.slice(2));
+    expect(again).toEqual({ events: [4, 5, 6, 7].map((seq) => stdout(seq)) });
+    // Replays of anything opened are still refused.
+    const replay = await client.openEvents([sealed[5]!]);
+    expect(replay.failure?.message).toMatch(/seq 7 is not after the last opened event \(seq 7\)/);
+  });
+
+  it('refuses a foreign, malformed or replayed event in the middle of a batch the same way', async () => {
+    const other = await pair('ses_other');
+    const sealed = await sealRange(2, 4);
+    const foreign = await other.server.sealEvent(createEvent('ses_other', 3, 'stdout', { chunk: 'x' }));
+    const foreignHere = await other.server.sealEvent(createEvent('ses_other', 3, 'stdout', { chunk: 'x' }));
+    const notBase64 = { ...sealed[1]!, payload: { ...sealed[1]!.payload, iv: '!!!!!!!!!!!!!!!!' } };
+
+    const first = await client.openEvents([sealed[0]!, foreign, sealed[2]!]);
+    expect(first.events.map((event) => event.seq)).toEqual([2]);
+    expect(first.failure?.message).toMatch(/belongs to session "ses_other"/);
+    // Sealed by another broker, relabelled for this session: authentication fails.
+    const relabelled = await client.openEvents([{ ...foreignHere, sessionId: SESSION }, sealed[2]!]);
+    expect(relabelled.failure?.message).toMatch(/Event seq 3 of session ses_fixture1 failed authentication/);
+    const malformed = await client.openEvents([notBase64, sealed[2]!]);
+    expect(malformed.failure?.message).toMatch(/The IV is not valid base64/);
+    const replayed = await client.openEvents([sealed[0]!, sealed[1]!, sealed[2]!]);
+    expect(replayed.failure?.message).toMatch(/seq 2 is not after the last opened event \(seq 2\)/);
+    for (const refused of [relabelled, malformed, replayed]) {
+      expect(refused.events).toEqual([]);
+      expect(refused.failure?.code).toBe('ENCRYPTION_ERROR');
+    }
+    expect(client.lastOpenedSeq).toBe(2);
+    expect(await client.openEvents(sealed.slice(1))).toEqual({ events: [stdout(3), stdout(4)] });
+  });
+
+  it('handles concurrent single calls as one at a time would: a tampered event changes nothing', async () => {
+    const sealed = await sealRange(2, 6);
+    const results = await Promise.allSettled([
+      client.openEvent(sealed[0]!),
+      client.openEvent(tamper(sealed[1]!)),
+      // The genuine seq 3 races the tampered one: it is checked after it failed, and accepted.
+      client.openEvent(sealed[1]!),
+      // A replay racing its original is refused.
+      client.openEvent(sealed[1]!),
+      client.openEvent(sealed[2]!),
+      client.openEvent(sealed[4]!),
+      // Older than seq 6, opened just before: refused.
+      client.openEvent(sealed[3]!),
+    ]);
+    expect(results.map((result) => result.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+    ]);
+    const reasons = results.map((result) =>
+      result.status === 'rejected' ? (result.reason as EnclaveError) : undefined,
+    );
+    expect(reasons[1]?.message).toMatch(/seq 3 of session ses_fixture1 failed authentication/);
+    expect(reasons[3]?.message).toMatch(/seq 3 is not after the last opened event \(seq 3\)/);
+    expect(reasons[6]?.message).toMatch(/seq 5 is not after the last opened event \(seq 6\)/);
+    expect(client.lastOpenedSeq).toBe(6);
+  });
+
+  it('keeps at most maxInFlight decryptions and encryptions running', async () => {
+    const { server: bounded, client: boundedClient } = await pairWith({ maxInFlight: 3 });
+    const encrypting = watchSubtle('encrypt');
+    const sealed = await bounded.sealEvents(Array.from({ length: 40 }, (_, index) => stdout(index + 2)));
+    expect(encrypting.calls).toBe(40);
+    expect(encrypting.most).toBeLessThanOrEqual(3);
+    expect(encrypting.most).toBeGreaterThan(1);
+    const decrypting = watchSubtle('decrypt');
+    const opened = await boundedClient.openEvents(sealed);
+    expect(opened.events).toHaveLength(40);
+    expect(decrypting.calls).toBe(40);
+    expect(decrypting.most).toBeLessThanOrEqual(3);
+    expect(decrypting.most).toBeGreaterThan(1);
+    // Single calls share the bound.
+    const more = await Promise.all(
+      Array.from({ length: 10 }, (_, index) => bounded.sealEvent(stdout(42 + index))),
+    );
+    await Promise.all(more.map((event) => boundedClient.openEvent(event)));
+    expect(decrypting.most).toBeLessThanOrEqual(3);
+    expect(boundedClient.lastOpenedSeq).toBe(51);
+  });
+
+  it('only lets a client cipher open batches', async () => {
+    expect((await rejectionOf(server.openEvents([]))).code).toBe('CONFIGURATION_ERROR');
+    expect((await rejectionOf(client.sealEvents([stdout(2)]))).code).toBe('CONFIGURATION_ERROR');
+  });
+});
+
+/** Like {@link pair}, with extra options on both ciphers. */
+async function pairWith(extra: { maxInFlight: number }) {
+  const brokerKeys = await generateKeyPair();
+  const clientKeys = await generateKeyPair();
+  const salt = generateSalt();
+  const bounded = await createSessionCipher({
+    role: 'server',
+    keyPair: brokerKeys,
+    remotePublicKey: clientKeys.publicKey,
+    sessionId: SESSION,
+    salt,
+    ...extra,
+  });
+  const boundedClient = await createSessionCipher({
+    role: 'client',
+    keyPair: clientKeys,
+    remotePublicKey: brokerKeys.publicKey,
+    sessionId: SESSION,
+    salt,
+    ...extra,
+  });
+  return { server: bounded, client: boundedClient };
+}

@@ -1,9 +1,11 @@
 import { EnclaveError, type EncryptedEvent, type StreamEvent } from '@enclave-vm/types';
 import { AdditionalData, isSequenceNumber } from './additional-data.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
 import { deriveDirectionalKeys } from './derive-directional-keys.js';
 import { assertRole, type ChannelRole } from './direction.js';
-import { encryptBytes, openBytes } from './encrypt.js';
+import { type EncryptedPayload, encryptBytes, openBytes } from './encrypt.js';
 import { encryptionError } from './encryption-error.js';
+import { EventOpener, type OpenedEvents } from './event-opener.js';
 import { fromJsonBytes, toJsonBytes } from './json-plaintext.js';
 import { assertPrivateKey } from './key-pair.js';
 import { ReplayWindow } from './replay-window.js';
@@ -11,6 +13,10 @@ import { SerialQueue } from './serial-queue.js';
 
 /** How far below the highest opened counter {@link SessionCipher.openMessage} still accepts one. */
 const DEFAULT_MESSAGE_REPLAY_WINDOW = 1024;
+/** AES-GCM operations of one kind (opening events, sealing events) in flight at once, by default. */
+const DEFAULT_MAX_IN_FLIGHT = 64;
+
+export type { OpenedEvents };
 
 /** Options of {@link createSessionCipher}. */
 export interface SessionCipherOptions {
@@ -33,6 +39,14 @@ export interface SessionCipherOptions {
    * @default 1024
    */
   messageReplayWindow?: number;
+  /**
+   * How many AES-GCM operations {@link SessionCipher.openEvent}/{@link SessionCipher.openEvents}
+   * run at once, and, separately, how many {@link SessionCipher.sealEvent}/{@link SessionCipher.sealEvents}
+   * run at once. Web Crypto does far more per second when calls overlap; the bound keeps the memory
+   * of a burst in check (events beyond it wait their turn, in order).
+   * @default 64
+   */
+  maxInFlight?: number;
 }
 
 /** A client→server value sealed by {@link SessionCipher.sealMessage}, e.g. an encrypted tool result. */
@@ -65,13 +79,28 @@ export interface SessionCipher {
    */
   sealEvent(event: StreamEvent): Promise<EncryptedEvent>;
   /**
+   * Server side. Seals several events, their AES-GCM operations overlapping (at most `maxInFlight`
+   * at a time); resolves with them in the same order. Rejects like {@link sealEvent} when any event
+   * cannot be sealed.
+   */
+  sealEvents(events: readonly StreamEvent[]): Promise<EncryptedEvent[]>;
+  /**
    * Client side. Opens a sealed event back into the plain event. Rejects with `ENCRYPTION_ERROR` an
    * event of another session, one whose seq is not greater than the last one opened (replayed or
    * reordered), and one whose envelope or ciphertext changed; a rejected event leaves the cipher
    * ready for the next valid one. A resume may legitimately replay events the client already has:
-   * drop those by seq before opening. Calls are processed in the order they are made.
+   * drop those by seq before opening. Calls are processed as if one at a time in the order they are
+   * made (results settle in that order), while the decryptions of concurrent calls overlap.
    */
   openEvent(encrypted: EncryptedEvent): Promise<StreamEvent>;
+  /**
+   * Client side. Opens a batch of sealed events (e.g. the lines of one network read) in order, their
+   * decryptions overlapping (at most `maxInFlight` at a time). Never rejects: it resolves with the
+   * events opened, and, when one was refused as {@link openEvent} would refuse it, with `failure`;
+   * then the events after the refused one are not opened and change nothing (offer them again, or
+   * later events, as to {@link openEvent}).
+   */
+  openEvents(events: readonly EncryptedEvent[]): Promise<OpenedEvents>;
   /**
    * Client side. Seals a JSON value bound to the session and `counter`.
    * @param counter Positive integer, used once per message. @default one more than the last sealed
@@ -109,29 +138,44 @@ export async function createSessionCipher(options: SessionCipherOptions): Promis
       `messageReplayWindow must be a positive integer, got ${window}`,
     );
   }
+  const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1) {
+    throw new EnclaveError(
+      'CONFIGURATION_ERROR',
+      `maxInFlight must be a positive integer, got ${maxInFlight}`,
+    );
+  }
   const keys = await deriveDirectionalKeys(options.keyPair.privateKey, options.remotePublicKey, {
     salt: options.salt,
   });
-  return new DirectionalSessionCipher(options.role, options.sessionId, keys, window);
+  return new DirectionalSessionCipher(options.role, options.sessionId, keys, window, maxInFlight);
 }
 
 class DirectionalSessionCipher implements SessionCipher {
-  lastOpenedSeq = 0;
   private lastSealedCounter = 0;
   private readonly eventData: AdditionalData;
   private readonly messageData: AdditionalData;
-  private readonly openQueue = new SerialQueue();
+  private readonly messageQueue = new SerialQueue();
   private readonly replayWindow: ReplayWindow;
+  private readonly opener: EventOpener;
+  private readonly sealing: ConcurrencyLimit;
 
   constructor(
     readonly role: ChannelRole,
     readonly sessionId: string,
     private readonly keys: { clientToServer: CryptoKey; serverToClient: CryptoKey },
     messageReplayWindow: number,
+    maxInFlight: number,
   ) {
     this.eventData = new AdditionalData('stream-event', 'server-to-client', sessionId);
     this.messageData = new AdditionalData('client-message', 'client-to-server', sessionId);
     this.replayWindow = new ReplayWindow(messageReplayWindow);
+    this.opener = new EventOpener(keys.serverToClient, this.eventData, sessionId, maxInFlight);
+    this.sealing = new ConcurrencyLimit(maxInFlight);
+  }
+
+  get lastOpenedSeq(): number {
+    return this.opener.lastOpenedSeq;
   }
 
   async sealEvent(event: StreamEvent): Promise<EncryptedEvent> {
@@ -147,7 +191,14 @@ class DirectionalSessionCipher implements SessionCipher {
     if (!isSequenceNumber(event.seq))
       throw encryptionError(`An event seq must be a positive integer, got ${event.seq}`);
     const plaintext = toJsonBytes({ type: event.type, payload: event.payload }, 'event');
-    const payload = await encryptBytes(this.keys.serverToClient, plaintext, this.eventData.for(event.seq));
+    const slot = this.sealing.acquire();
+    if (slot !== undefined) await slot;
+    let payload: EncryptedPayload;
+    try {
+      payload = await encryptBytes(this.keys.serverToClient, plaintext, this.eventData.for(event.seq));
+    } finally {
+      this.sealing.release();
+    }
     return {
       protocolVersion: event.protocolVersion,
       sessionId: event.sessionId,
@@ -158,8 +209,18 @@ class DirectionalSessionCipher implements SessionCipher {
     };
   }
 
+  sealEvents(events: readonly StreamEvent[]): Promise<EncryptedEvent[]> {
+    return Promise.all(events.map((event) => this.sealEvent(event)));
+  }
+
   openEvent(encrypted: EncryptedEvent): Promise<StreamEvent> {
-    return this.openQueue.run(() => this.openEventNow(encrypted));
+    if (this.role !== 'client') return Promise.reject(this.roleError('client', 'open events'));
+    return this.opener.open(encrypted);
+  }
+
+  openEvents(events: readonly EncryptedEvent[]): Promise<OpenedEvents> {
+    if (this.role !== 'client') return Promise.reject(this.roleError('client', 'open events'));
+    return this.opener.openAll(events);
   }
 
   async sealMessage(value: unknown, counter: number = this.lastSealedCounter + 1): Promise<SealedMessage> {
@@ -174,48 +235,7 @@ class DirectionalSessionCipher implements SessionCipher {
   }
 
   openMessage(sealed: SealedMessage): Promise<unknown> {
-    return this.openQueue.run(() => this.openMessageNow(sealed));
-  }
-
-  private async openEventNow(encrypted: EncryptedEvent): Promise<StreamEvent> {
-    this.requireRole('client', 'open events');
-    if (typeof encrypted !== 'object' || encrypted === null || encrypted.type !== 'encrypted') {
-      throw encryptionError("openEvent expects an event of type 'encrypted'");
-    }
-    this.requireSession(encrypted.sessionId, 'event');
-    const seq = encrypted.seq;
-    if (!isSequenceNumber(seq)) throw encryptionError(`An event seq must be a positive integer, got ${seq}`);
-    if (seq <= this.lastOpenedSeq) {
-      throw encryptionError(
-        `Event seq ${seq} is not after the last opened event (seq ${this.lastOpenedSeq}): it is replayed or out of order. ` +
-          'Drop events already received (by seq) before opening, as a resume replays them',
-      );
-    }
-    const plaintext = await openBytes(
-      this.keys.serverToClient,
-      encrypted.payload,
-      this.eventData.for(seq),
-      `Event seq ${seq} of session ${this.sessionId} failed authentication: it was changed in transit, ` +
-        'or sealed with another key or for another session, seq or direction',
-    );
-    const inner = fromJsonBytes(plaintext, 'event') as { type?: unknown; payload?: unknown } | null;
-    if (
-      typeof inner !== 'object' ||
-      inner === null ||
-      typeof inner.type !== 'string' ||
-      inner.type === 'encrypted'
-    ) {
-      throw encryptionError(`The decrypted event seq ${seq} is not { type, payload }`);
-    }
-    this.lastOpenedSeq = seq;
-    return {
-      protocolVersion: encrypted.protocolVersion,
-      sessionId: encrypted.sessionId,
-      seq,
-      ts: encrypted.ts,
-      type: inner.type,
-      payload: inner.payload,
-    } as StreamEvent;
+    return this.messageQueue.run(() => this.openMessageNow(sealed));
   }
 
   private async openMessageNow(sealed: SealedMessage): Promise<unknown> {
@@ -242,12 +262,14 @@ class DirectionalSessionCipher implements SessionCipher {
   }
 
   private requireRole(role: ChannelRole, action: string): void {
-    if (this.role !== role) {
-      throw new EnclaveError(
-        'CONFIGURATION_ERROR',
-        `Only a '${role}' session cipher can ${action}; this one was created with role '${this.role}'`,
-      );
-    }
+    if (this.role !== role) throw this.roleError(role, action);
+  }
+
+  private roleError(role: ChannelRole, action: string): EnclaveError {
+    return new EnclaveError(
+      'CONFIGURATION_ERROR',
+      `Only a '${role}' session cipher can ${action}; this one was created with role '${this.role}'`,
+    );
   }
 
   private requireSession(sessionId: unknown, what: string): void {
