@@ -25,6 +25,7 @@ import { z } from 'zod';
 import { BrokerEventEmitter, type BrokerEventMap, type BrokerEventName } from './broker-events.js';
 import { createBrokerApp } from './http/create-broker-app.js';
 import type { BrokerOptions, Logger } from './options/broker-options.js';
+import { parseBody } from './parse-body.js';
 import { createSessionExecutor } from './runtimes/create-session-executor.js';
 import { resolveRuntimeMode } from './runtimes/resolve-runtime-mode.js';
 import { DeadlineQueue } from './sessions/deadline-queue.js';
@@ -127,8 +128,12 @@ export class EnclaveBroker implements AsyncDisposable {
   readonly options: BrokerOptions;
   /** The tools that run on the broker (`options.tools` when given). */
   readonly tools: ToolRegistry;
+  /**
+   * Where the broker and its HTTP layer log: `options.logger`, or by default warnings and errors to
+   * the console.
+   */
+  readonly logger: Logger;
   private readonly settings: ResolvedSettings;
-  private readonly logger: Logger;
   private readonly store: SessionStore;
   private readonly events: BrokerEventEmitter;
   private readonly runs = new Map<string, SessionRun>();
@@ -243,15 +248,7 @@ export class EnclaveBroker implements AsyncDisposable {
    * the broker's limits (the security level's, with `options.limits` applied) are lowered to them.
    */
   async startSession(request: ExecuteRequest, caller?: AuthenticatedUser): Promise<Session> {
-    const checked = validate(ExecuteRequestSchema, request);
-    if (!checked.success) {
-      throw new EnclaveError('VALIDATION_ERROR', `Invalid execute request: ${checked.message}`, {
-        details: {
-          issues: checked.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
-        },
-      });
-    }
-    const body = checked.data;
+    const body = parseBody(ExecuteRequestSchema, request, 'execute request');
     const context = copyContext(body.context);
     this.assertOpen();
     const executor = await this.ensureExecutor();

@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { EnclaveBroker } from '../enclave-broker.js';
 import { closeUnusedConnectionsOnClose } from './close-unused-connections.js';
-import { consoleErrorLogger } from './console-error-logger.js';
 import { enclaveBrokerPlugin } from './enclave-broker-plugin.js';
 import { handleClientError } from './handle-client-error.js';
 import { resolveBodyLimit } from './resolve-body-limit.js';
@@ -38,9 +37,7 @@ export async function createBrokerApp(
     frameworkErrors: handleFrameworkError,
     clientErrorHandler: handleClientError,
   });
-  app.setErrorHandler((error: unknown, _request, reply) =>
-    sendError(reply, error, broker.options.logger ?? consoleErrorLogger),
-  );
+  app.setErrorHandler((error: unknown, _request, reply) => sendError(reply, error, broker.logger));
   closeUnusedConnectionsOnClose(app);
   await app.register(enclaveBrokerPlugin, { broker, handleNotFound: true });
   return app;

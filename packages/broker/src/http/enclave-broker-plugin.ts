@@ -6,7 +6,6 @@ import { CatalogHandler } from '../catalog/catalog-handler.js';
 import type { EnclaveBroker } from '../enclave-broker.js';
 import type { CorsOptions } from '../options/broker-options.js';
 import { ActiveStreams } from './active-streams.js';
-import { consoleErrorLogger } from './console-error-logger.js';
 import { RequestGuard } from './request-guard.js';
 import { resolveBodyLimit } from './resolve-body-limit.js';
 import type { RouteContext } from './route-context.js';
@@ -63,7 +62,7 @@ export const enclaveBrokerPlugin: FastifyPluginAsync<EnclaveBrokerPluginOptions>
     throw new EnclaveError('CONFIGURATION_ERROR', 'enclaveBrokerPlugin needs { broker }: an EnclaveBroker');
   }
   const brokerOptions = broker.options;
-  const logger = brokerOptions.logger ?? consoleErrorLogger;
+  const logger = broker.logger;
   const context: RouteContext = {
     broker,
     guard: new RequestGuard({

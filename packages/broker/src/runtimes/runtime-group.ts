@@ -7,13 +7,13 @@ import {
   type RuntimeConnection,
   type RuntimeConnectionCloseInfo,
   type SessionExecutor,
+  silentLogger,
 } from '@enclave-vm/runtime';
 import { computeBackoffDelay } from '@enclave-vm/stream';
 import { EnclaveError, toEnclaveError } from '@enclave-vm/types';
 import type { Logger } from '../options/broker-options.js';
 import { createEndedExecution } from './ended-execution.js';
 import { validateRuntimeUrls } from './resolve-runtime-mode.js';
-import { silentBrokerLogger } from './silent-broker-logger.js';
 
 /** How long the group waits between attempts to reach a runtime worker it lost or could not reach. */
 export interface RuntimeReconnectOptions {
@@ -123,7 +123,7 @@ export class RuntimeGroup implements SessionExecutor {
   private afterFailedAttempt: (() => void) | undefined;
 
   constructor(private readonly options: RuntimeGroupOptions = {}) {
-    this.logger = options.logger ?? silentBrokerLogger;
+    this.logger = options.logger ?? silentLogger;
     this.reconnect = { ...DEFAULT_RUNTIME_RECONNECT_OPTIONS, ...options.reconnect };
     // Throws CONFIGURATION_ERROR now rather than at the first reconnection.
     computeBackoffDelay(1, this.reconnect);

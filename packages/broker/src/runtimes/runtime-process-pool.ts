@@ -9,13 +9,13 @@ import type {
   ExecutionSpec,
   SessionExecutor,
 } from '@enclave-vm/runtime';
+import { silentLogger } from '@enclave-vm/runtime';
 import { computeBackoffDelay } from '@enclave-vm/stream';
 import { EnclaveError } from '@enclave-vm/types';
 import type { Logger, RuntimePoolOptions } from '../options/broker-options.js';
 import { resolveRuntimeCli } from './resolve-runtime-cli.js';
 import { validateRuntimePoolOptions } from './resolve-runtime-mode.js';
 import { DEFAULT_RUNTIME_RECONNECT_OPTIONS, RuntimeGroup } from './runtime-group.js';
-import { silentBrokerLogger } from './silent-broker-logger.js';
 
 /** Options of {@link RuntimeProcessPool}: the pool's sizes and scaling rule, and how processes start. */
 export interface RuntimeProcessPoolOptions extends RuntimePoolOptions {
@@ -97,7 +97,7 @@ export class RuntimeProcessPool implements SessionExecutor {
 
   constructor(private readonly options: RuntimeProcessPoolOptions) {
     this.settings = validateRuntimePoolOptions(options);
-    this.logger = options.logger ?? silentBrokerLogger;
+    this.logger = options.logger ?? silentLogger;
     if (options.authToken !== undefined && options.authToken.length === 0) {
       throw new EnclaveError(
         'CONFIGURATION_ERROR',

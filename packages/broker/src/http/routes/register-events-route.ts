@@ -1,6 +1,6 @@
 import { EnclaveError, ResumeQuerySchema, type StreamEvent } from '@enclave-vm/types';
 import type { FastifyInstance } from 'fastify';
-import { parseBody } from '../parse-body.js';
+import { parseBody } from '../../parse-body.js';
 import { parseSessionId } from '../parse-session-id.js';
 import type { RouteContext } from '../route-context.js';
 import { sendEventStream } from '../send-event-stream.js';

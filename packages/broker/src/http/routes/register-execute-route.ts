@@ -1,6 +1,5 @@
-import { ExecuteRequestSchema } from '@enclave-vm/types';
+import type { ExecuteRequest } from '@enclave-vm/types';
 import type { FastifyInstance } from 'fastify';
-import { parseBody } from '../parse-body.js';
 import type { RouteContext } from '../route-context.js';
 import { sendEventStream } from '../send-event-stream.js';
 
@@ -16,8 +15,10 @@ export function registerExecuteRoute(app: FastifyInstance, context: RouteContext
     '/execute',
     { onRequest: guard.authenticateAndLimit, bodyLimit: context.bodyLimit },
     async (request, reply) => {
-      const body = parseBody(ExecuteRequestSchema, request.body, 'execute request');
       const caller = guard.callerOf(request);
+      // startSession validates the body (VALIDATION_ERROR, 400) before anything else happens, so
+      // once it returns the body is a valid ExecuteRequest; validating it here too would parse it twice.
+      const body = request.body as ExecuteRequest;
       const session = await broker.startSession(body, caller);
       const events = broker.streamEvents(session.id, { fromSeq: 1, filter: body.filter, caller });
       await sendEventStream(reply, events[Symbol.asyncIterator](), {
