@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSessionExecutor } from '../src/runtimes/create-session-executor.js';
 import { RuntimeProcessPool } from '../src/runtimes/runtime-process-pool.js';
-import { isProcessAlive, startRun, waitUntil } from './runtimes-test-helpers.js';
+import { isProcessAlive, killProcess, startRun, waitUntil } from './runtimes-test-helpers.js';
 import { PACKAGE_ROOT, startScript } from './seed-examples-helpers.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -46,7 +46,7 @@ describe('runtime process pool (runtimePool)', () => {
     await waitUntil(() => pool.size === 1, 10_000, 'the pool to shrink back to minSize');
     const [survivor] = pool.processList;
 
-    process.kill(survivor?.pid ?? 0, 'SIGKILL');
+    killProcess(survivor?.pid);
     await waitUntil(
       () => pool.processList.some((entry) => entry.state === 'running' && entry.pid !== survivor?.pid),
       15_000,
@@ -87,7 +87,7 @@ describe('runtime process pool (runtimePool)', () => {
     const pool = executor as RuntimeProcessPool;
     const run = startRun(pool, 'return await tools.wait({})');
     await run.nextToolCall();
-    process.kill(pool.processList[0]?.pid ?? 0, 'SIGKILL');
+    killProcess(pool.processList[0]?.pid);
     expect(await run.handle.done).toMatchObject({ ok: false, error: { code: 'RUNTIME_DISCONNECTED' } });
     expect(run.events.slice(-2).map((event) => event.type)).toEqual(['error', 'final']);
   });

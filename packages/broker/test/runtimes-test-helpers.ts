@@ -122,3 +122,14 @@ export function isProcessAlive(pid: number | undefined): boolean {
     return false;
   }
 }
+
+/**
+ * SIGKILLs one process by pid. Refuses a missing or non-positive pid: `process.kill(0, …)` would
+ * signal the whole process group, the test runner included.
+ */
+export function killProcess(pid: number | undefined): void {
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 0) {
+    throw new Error(`refusing to kill pid ${String(pid)}: no such runtime process`);
+  }
+  process.kill(pid, 'SIGKILL');
+}
