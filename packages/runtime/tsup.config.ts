@@ -1,3 +1,4 @@
+import { cpSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
@@ -12,4 +13,8 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'es2022',
+  // The guest scripts are read at run time beside the bundle (see src/sandbox/guest-source.ts).
+  onSuccess: async () => {
+    cpSync('src/sandbox/guest', 'dist/guest', { recursive: true });
+  },
 });

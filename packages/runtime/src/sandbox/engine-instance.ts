@@ -7,8 +7,7 @@ import {
   type QuickJSRuntime,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
-import { GUEST_BRIDGE_SOURCE, GUEST_LOCKDOWN_SOURCE } from './guest-bridge.js';
-import { GUEST_FORMATTER_SOURCE } from './guest-formatter.js';
+import { readGuestSource } from './guest-source.js';
 import { getQuickJSWasmModule } from './wasm-module.js';
 
 /** Bytes in one WebAssembly page. */
@@ -107,15 +106,15 @@ export class EngineInstance {
     this.sharedContext = context;
     const evaluate = (source: string, name: string) =>
       context.unwrapResult(context.evalCode(source, name, { type: 'global', strict: true }));
-    const formatter = evaluate(GUEST_FORMATTER_SOURCE, 'enclave:formatter');
+    const formatter = evaluate(readGuestSource('formatter'), 'enclave:formatter');
     for (const helper of HELPERS) this.helpers.set(helper, context.getProp(formatter, helper));
     const freeze = evaluate('Object.freeze', 'enclave:freeze');
     context.unwrapResult(context.callFunction(freeze, context.undefined, formatter)).dispose();
     freeze.dispose();
     this.helpersObject = formatter;
-    this.createBridgeFunction = evaluate(GUEST_BRIDGE_SOURCE, 'enclave:bridge');
+    this.createBridgeFunction = evaluate(readGuestSource('bridge'), 'enclave:bridge');
     this.natives = this.createNatives(context);
-    const frozen = evaluate(GUEST_LOCKDOWN_SOURCE, 'enclave:lockdown');
+    const frozen = evaluate(readGuestSource('lockdown'), 'enclave:lockdown');
     this.frozenObjects = context.getNumber(frozen);
     frozen.dispose();
   }

@@ -3,11 +3,14 @@ import { pathToFileURL } from 'node:url';
 /**
  * The URL of the file this code runs from: the built bundle (`dist/index.js`, `dist/index.cjs`,
  * `dist/pool-worker.js`, ...) or, under a TypeScript loader such as vitest, this source file.
- * The ESM build reads `import.meta.url`; the CJS build has no `import.meta` and uses `__filename`.
  */
 export function currentModuleUrl(): string {
-  if (typeof __filename === 'string') return pathToFileURL(__filename).href;
-  return import.meta.url;
+  // ESM (and TypeScript sources run as ESM) has `import.meta.url`; the CJS build has an empty
+  // `import.meta` and a `__filename`. `__filename` is not checked first: code evaluated in a worker
+  // (`new Worker(code, { eval: true })`) may see a placeholder name there.
+  const url: unknown = import.meta.url;
+  if (typeof url === 'string') return url;
+  return pathToFileURL(__filename).href;
 }
 
 /** Whether the code runs from TypeScript sources (tests) rather than from the built `dist`. */

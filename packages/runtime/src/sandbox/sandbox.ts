@@ -299,7 +299,7 @@ interface ThrownDescription {
   line?: number;
 }
 
-/** Reads the bridge's outcome record (see `GUEST_BRIDGE_SOURCE`). */
+/** Reads the bridge's outcome record (see `guest/bridge.js`). */
 function parseOutcome(record: string): GuestOutcome {
   const kind = record.charAt(0);
   if (kind === 'J') return { kind: 'returned', json: record.slice(1) };
