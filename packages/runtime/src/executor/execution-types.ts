@@ -10,6 +10,12 @@ export interface ExecutionSpec {
   limits: SessionLimits;
   /** Read-only data the code sees as the deep-frozen global `context`. */
   context?: Record<string, unknown>;
+  /**
+   * Sessions with the same key may run one after another in one engine instance, when the executor
+   * was created with `sessionsPerInstance` above 1 (opt-in reuse; see docs/security.md). Without a
+   * key a session always gets a fresh instance. Give each tenant its own key.
+   */
+  isolationKey?: string;
 }
 
 /** The answer to one tool call: a JSON-serialisable result, or an error thrown inside the guest. */

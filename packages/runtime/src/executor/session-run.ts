@@ -11,7 +11,7 @@ import {
   type WireError,
 } from '@enclave-vm/types';
 import type { GuestOutcome, GuestTurn, Sandbox } from '../sandbox/sandbox.js';
-import type { SandboxProvider } from '../sandbox/sandbox-provider.js';
+import type { SandboxProvider, SandboxRequest } from '../sandbox/sandbox-provider.js';
 import type { ExecutionSpec, ToolOutcome } from './execution-types.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -62,6 +62,8 @@ export class SessionRun {
   private resolveDone!: (payload: FinalPayload) => void;
   private state: 'created' | 'starting' | 'running' | 'ended' = 'created';
   private sandbox: Sandbox | undefined;
+  /** The request for a sandbox while none was ready; cancelled if the run ends first. */
+  private request: SandboxRequest | undefined;
   private events: RuntimeEvent[] = [];
   private kill: WireError | undefined;
   private wallTimer: NodeJS.Timeout | undefined;
@@ -121,21 +123,39 @@ export class SessionRun {
       this.flush();
       return;
     }
-    this.wallTimer = setTimeout(() => this.onWallTimeout(), Math.max(0, this.deadline - performance.now()));
-    const ready = this.options.provider.takeReady(this.spec.limits.memoryLimit);
+    // A run that waited behind a busy guest past its deadline (or whose cancel arrived) ends here,
+    // without an engine instance being prepared for it.
+    const now = performance.now();
+    if (now >= this.deadline || this.kill !== undefined || this.options.isCancelRequested?.()) {
+      this.end(
+        this.kill ??
+          (now >= this.deadline
+            ? { code: 'EXECUTION_TIMEOUT', message: this.timeoutMessage() }
+            : { code: 'CANCELLED', message: 'The session was cancelled' }),
+      );
+      this.flush();
+      return;
+    }
+    this.wallTimer = setTimeout(() => this.onWallTimeout(), Math.max(0, this.deadline - now));
+    const provider = this.options.provider;
+    const ready = provider.takeReady(this.spec.limits.memoryLimit, this.spec.isolationKey);
     if (ready !== undefined) {
       this.startIn(ready, contextJson);
       return;
     }
-    this.options.provider.acquire(this.spec.limits.memoryLimit).then(
+    const request = provider.acquire(this.spec.limits.memoryLimit, this.spec.isolationKey);
+    this.request = request;
+    request.sandbox.then(
       (sandbox) => {
+        this.request = undefined;
         if (this.state === 'ended') {
-          this.options.provider.release(sandbox, true);
+          provider.release(sandbox, true);
           return;
         }
         this.startIn(sandbox, contextJson);
       },
       (error: unknown) => {
+        this.request = undefined;
         this.end({ code: 'INTERNAL_ERROR', message: `No sandbox could be created: ${describe(error)}` });
         this.flush();
       },
@@ -458,11 +478,17 @@ export class SessionRun {
     this.toolTimer = undefined;
     this.pendingCalls.clear();
     this.queuedResults = [];
+    this.request?.cancel();
+    this.request = undefined;
     const sandbox = this.sandbox;
     if (sandbox !== undefined) {
       this.cpuTimeMs = sandbox.guestTimeMs;
       this.sandbox = undefined;
-      this.options.provider.release(sandbox, error === undefined || !DISCARDING_CODES.has(error.code));
+      this.options.provider.release(
+        sandbox,
+        error === undefined || !DISCARDING_CODES.has(error.code),
+        this.spec.isolationKey,
+      );
     }
     const stats = {
       durationMs: Math.max(0, performance.now() - this.requestedAt),

@@ -82,9 +82,9 @@ export class SandboxPool implements SessionExecutor {
     this.providerOptions = {
       warmInstances: options.warmInstances,
       instanceMemoryMaximum: options.instanceMemoryMaximum,
-      maxIdleInstances: options.maxIdleInstances,
+      maxIdleMemories: options.maxIdleMemories,
       recycleAboveBytes: options.recycleAboveBytes,
-      maxSessionsPerInstance: options.maxSessionsPerInstance,
+      sessionsPerInstance: options.sessionsPerInstance,
     };
     const workerScript = options.workerScript;
     this.script =

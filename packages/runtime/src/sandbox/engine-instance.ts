@@ -1,23 +1,16 @@
-import variant from '@jitl/quickjs-wasmfile-release-sync';
 import {
-  newQuickJSWASMModuleFromVariant,
-  newVariant,
+  Lifetime,
   type QuickJSContext,
   type QuickJSHandle,
-  type QuickJSRuntime,
+  QuickJSRuntime,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
+import { loadQuickJSModule } from './engine-loader.js';
 import { readGuestSource } from './guest-source.js';
-import { getQuickJSWasmModule } from './wasm-module.js';
+import { MINIMUM_INSTANCE_BYTES } from './memory-layout.js';
+import { MemorySlot } from './memory-slot.js';
 
-/** Bytes in one WebAssembly page. */
-export const WASM_PAGE_BYTES = 65_536;
-
-/**
- * The smallest memory a QuickJS instance can have: the module declares 256 pages (16 MiB) as its
- * initial memory. Memory limits below this behave as this.
- */
-export const MINIMUM_INSTANCE_BYTES = 256 * WASM_PAGE_BYTES;
+export { MINIMUM_INSTANCE_BYTES, WASM_PAGE_BYTES } from './memory-layout.js';
 
 /**
  * How many failed growth attempts in a row mean an allocation really failed. Emscripten's heap
@@ -25,8 +18,6 @@ export const MINIMUM_INSTANCE_BYTES = 256 * WASM_PAGE_BYTES;
  * returns null; a single refused attempt is normal when the memory is close to its limit.
  */
 const FAILED_GROWTHS_PER_ALLOCATION = 3;
-
-const nativeGrow = WebAssembly.Memory.prototype.grow;
 
 /** Nested console formatting (an inspect hook that logs) deeper than this prints a placeholder. */
 const MAXIMUM_FORMAT_NESTING = 4;
@@ -41,6 +32,10 @@ const HELPERS: readonly SharedRealmHelper[] = [
   'serializeResult',
 ];
 
+/** The natives of the shared realm, in the order they are registered (their host-reference ids follow it). */
+const NATIVES = ['stop', 'format'] as const;
+type NativeName = (typeof NATIVES)[number];
+
 /** What the instance's natives report to the session that owns the instance. */
 export interface InstanceOwner {
   /** The guest asked to stop (`STDOUT_LIMIT_EXCEEDED`). */
@@ -49,17 +44,33 @@ export interface InstanceOwner {
   onHostFailure(error: unknown): void;
 }
 
-/** The natives of the shared realm, passed to the bridge of every session. */
-interface Natives {
-  stop: QuickJSHandle;
-  format: QuickJSHandle;
+/**
+ * The addresses of an instance's long-lived values (runtime, shared realm, its helpers and
+ * natives), recorded from the engine template: a clone's memory is a copy of the template's, so
+ * the same addresses hold the same values there.
+ */
+export interface EnginePointers {
+  runtime: number;
+  sharedContext: number;
+  helpers: Record<SharedRealmHelper, number>;
+  helpersObject: number;
+  createBridge: number;
+  guards: number;
+  natives: Record<NativeName, number>;
+  nativeIds: Record<NativeName, number>;
+  frozenObjects: number;
 }
 
 /**
- * One instantiation of the QuickJS WebAssembly module with its own `WebAssembly.Memory` and one
- * QuickJS runtime. The runtime holds the shared realm (a context with the console formatter, the
- * session helpers and the bridge factory, compiled once, then frozen by the lockdown) and, for
- * each session in turn, a fresh context of its own.
+ * One instantiation of the QuickJS WebAssembly module with its own memory and one QuickJS runtime.
+ * The runtime holds the shared realm (a context with the console formatter, the session helpers,
+ * the guards and the bridge factory, hardened, then frozen by the lockdown) and the contexts of the
+ * sessions it serves: one, unless a caller opted into reuse.
+ *
+ * An instance is set up in one of two ways: by evaluating the guest scripts (the engine template,
+ * and instances of opted-in reuse), or by adopting a copy of the template's memory (every session
+ * by default: see the engine template), which wraps the recorded addresses and registers the
+ * natives again so that their host-reference ids match.
  *
  * The memory has a hard `maximum`; a per-session soft limit below it is enforced when the heap asks
  * to grow (the builds do not enforce `runtime.setMemoryLimit`). A memory bomb therefore fails inside
@@ -68,10 +79,8 @@ interface Natives {
 export class EngineInstance {
   /** The QuickJS module bound to this instance's memory. */
   readonly module: QuickJSWASMModule;
-  /** This instance's memory. */
-  readonly memory: WebAssembly.Memory;
-  /** The hard cap of `memory`, in bytes. */
-  readonly maximumBytes: number;
+  /** This instance's memory (recycled after a wipe once the instance is dropped). */
+  readonly slot: MemorySlot;
   /** The QuickJS runtime every context of this instance lives in. */
   readonly runtime: QuickJSRuntime;
   /** Objects the lockdown froze in the shared realm. */
@@ -82,51 +91,127 @@ export class EngineInstance {
   healthy = true;
   /** The session using the instance now (its natives report to it). */
   owner: InstanceOwner | undefined;
+  /** The largest guest stack limit a session of this instance had (how much stack a wipe covers). */
+  largestStackSize = 0;
   private softLimitBytes: number;
   private failedGrowthsInARow = 0;
   private exhausted = false;
   private readonly sharedContext: QuickJSContext;
   private readonly helpers = new Map<SharedRealmHelper, QuickJSHandle>();
   private readonly createBridgeFunction: QuickJSHandle;
+  /** The guards object (`guest/guards.js`), handed to each session's bridge. */
+  private readonly guards: QuickJSHandle;
   /** The formatter's helpers object (frozen), handed to each session's bridge. */
   private readonly helpersObject: QuickJSHandle;
-  private readonly natives: Natives;
+  private readonly natives: Record<NativeName, QuickJSHandle>;
   private formatNesting = 0;
   private interruptCheck: (() => boolean) | undefined;
 
-  /** @internal Use {@link createEngineInstance}. */
-  constructor(module: QuickJSWASMModule, memory: WebAssembly.Memory, maximumBytes: number) {
+  /** @internal Use {@link createEngineInstance}, or the engine template's clones. */
+  constructor(module: QuickJSWASMModule, slot: MemorySlot, adopt?: EnginePointers) {
     this.module = module;
-    this.memory = memory;
-    this.maximumBytes = maximumBytes;
-    this.softLimitBytes = maximumBytes;
-    this.runtime = module.newRuntime();
+    this.slot = slot;
+    this.softLimitBytes = slot.maximumBytes;
+    slot.owner = this;
+    if (adopt === undefined) {
+      this.runtime = module.newRuntime();
+      this.sharedContext = this.runtime.newContext();
+    } else {
+      const internals = module as unknown as {
+        callbacks: never;
+        ffi: { QTS_FreeRuntime(pointer: number): void };
+      };
+      this.runtime = new QuickJSRuntime({
+        module: (module as unknown as { module: never }).module,
+        callbacks: internals.callbacks,
+        ffi: internals.ffi as never,
+        rt: new Lifetime(adopt.runtime) as never,
+      });
+      this.sharedContext = this.runtime.newContext({ contextPointer: adopt.sharedContext as never });
+    }
     this.runtime.setInterruptHandler(() => this.interruptCheck?.() ?? false);
-    const context = this.runtime.newContext();
-    this.sharedContext = context;
-    const evaluate = (source: string, name: string) =>
-      context.unwrapResult(context.evalCode(source, name, { type: 'global', strict: true }));
-    const formatter = evaluate(readGuestSource('formatter'), 'enclave:formatter');
-    for (const helper of HELPERS) this.helpers.set(helper, context.getProp(formatter, helper));
-    const freeze = evaluate('Object.freeze', 'enclave:freeze');
-    context.unwrapResult(context.callFunction(freeze, context.undefined, formatter)).dispose();
-    freeze.dispose();
-    this.helpersObject = formatter;
-    this.createBridgeFunction = evaluate(readGuestSource('bridge'), 'enclave:bridge');
-    this.natives = this.createNatives(context);
-    const frozen = evaluate(readGuestSource('lockdown'), 'enclave:lockdown');
-    this.frozenObjects = context.getNumber(frozen);
-    frozen.dispose();
+    const context = this.sharedContext;
+    if (adopt === undefined) {
+      const evaluate = (source: string, name: string) =>
+        context.unwrapResult(context.evalCode(source, name, { type: 'global', strict: true }));
+      const formatter = evaluate(readGuestSource('formatter'), 'enclave:formatter');
+      for (const helper of HELPERS) this.helpers.set(helper, context.getProp(formatter, helper));
+      const freeze = evaluate('Object.freeze', 'enclave:freeze');
+      context.unwrapResult(context.callFunction(freeze, context.undefined, formatter)).dispose();
+      freeze.dispose();
+      this.helpersObject = formatter;
+      this.createBridgeFunction = evaluate(readGuestSource('bridge'), 'enclave:bridge');
+      // The guards harden the shared realm now (before the lockdown freezes it) and each session
+      // realm when its bridge is created.
+      this.guards = evaluate(readGuestSource('guards'), 'enclave:guards');
+      const guardRealm = context.getProp(this.guards, 'guardRealm');
+      context.unwrapResult(context.callFunction(guardRealm, context.undefined, context.global)).dispose();
+      guardRealm.dispose();
+      const implementations = this.nativeImplementations();
+      this.natives = {
+        stop: context.newFunction('stop', implementations.stop),
+        format: context.newFunction('format', implementations.format),
+      };
+      const frozen = evaluate(readGuestSource('lockdown'), 'enclave:lockdown');
+      this.frozenObjects = context.getNumber(frozen);
+      frozen.dispose();
+    } else {
+      const adoptHandle = (pointer: number) =>
+        (
+          context as unknown as { memory: { heapValueHandle(pointer: number): QuickJSHandle } }
+        ).memory.heapValueHandle(pointer);
+      for (const helper of HELPERS) this.helpers.set(helper, adoptHandle(adopt.helpers[helper]));
+      this.helpersObject = adoptHandle(adopt.helpersObject);
+      this.createBridgeFunction = adoptHandle(adopt.createBridge);
+      this.guards = adoptHandle(adopt.guards);
+      const implementations = this.nativeImplementations();
+      for (const name of NATIVES) {
+        const id = this.runtime.hostRefs.put(implementations[name]);
+        if (id !== adopt.nativeIds[name]) throw new Error('The engine clone does not match its template');
+      }
+      this.natives = { stop: adoptHandle(adopt.natives.stop), format: adoptHandle(adopt.natives.format) };
+      this.frozenObjects = adopt.frozenObjects;
+    }
+  }
+
+  /** This instance's memory. */
+  get memory(): WebAssembly.Memory {
+    return this.slot.memory;
+  }
+
+  /** The hard cap of the memory, in bytes. */
+  get maximumBytes(): number {
+    return this.slot.maximumBytes;
   }
 
   /** Current size of the memory in bytes. */
   get byteLength(): number {
-    return this.memory.buffer.byteLength;
+    return this.slot.byteLength;
   }
 
   /** Whether an allocation failed because the memory limit was reached (sticky until reset). */
   get memoryExhausted(): boolean {
     return this.exhausted;
+  }
+
+  /** The addresses of the long-lived values, for clones of this instance (see {@link EnginePointers}). */
+  pointers(): EnginePointers {
+    const helpers = {} as Record<SharedRealmHelper, number>;
+    for (const helper of HELPERS)
+      helpers[helper] = (this.helpers.get(helper) as QuickJSHandle).value as number;
+    // Natives were the runtime's first host references, registered in NATIVES order.
+    const firstId = -2147483648;
+    return {
+      runtime: (this.runtime as unknown as { rt: Lifetime<number> }).rt.value,
+      sharedContext: (this.sharedContext as unknown as { ctx: Lifetime<number> }).ctx.value,
+      helpers,
+      helpersObject: this.helpersObject.value as number,
+      createBridge: this.createBridgeFunction.value as number,
+      guards: this.guards.value as number,
+      natives: { stop: this.natives.stop.value as number, format: this.natives.format.value as number },
+      nativeIds: { stop: firstId, format: firstId + 1 },
+      frozenObjects: this.frozenObjects,
+    };
   }
 
   /** Sets the limit the heap may grow to for the next session, and clears the exhausted flag. */
@@ -159,6 +244,7 @@ export class EngineInstance {
         this.natives.stop,
         this.natives.format,
         this.helpersObject,
+        this.guards,
       ),
     );
   }
@@ -190,7 +276,10 @@ export class EngineInstance {
     }
   }
 
-  /** Frees the runtime. Only for a healthy instance; an unhealthy one is simply dropped. */
+  /**
+   * Frees the runtime (only an instance that will be reused calls this: a dropped instance's memory
+   * is wiped whole instead). Only for a healthy instance; an unhealthy one is simply dropped.
+   */
   dispose(): void {
     if (!this.healthy) return;
     this.healthy = false;
@@ -198,6 +287,7 @@ export class EngineInstance {
       for (const handle of this.helpers.values()) handle.dispose();
       for (const handle of Object.values(this.natives)) handle.dispose();
       this.helpersObject.dispose();
+      this.guards.dispose();
       this.createBridgeFunction.dispose();
       this.sharedContext.dispose();
       this.runtime.dispose();
@@ -208,10 +298,10 @@ export class EngineInstance {
 
   /** @internal Called by the memory's patched `grow`. */
   grow(deltaPages: number): number {
-    const target = this.memory.buffer.byteLength + deltaPages * WASM_PAGE_BYTES;
+    const target = this.slot.byteLength + deltaPages * 65_536;
     if (target > this.softLimitBytes) return this.refuseGrowth();
     try {
-      const previous = nativeGrow.call(this.memory, deltaPages);
+      const previous = this.slot.growNow(deltaPages);
       this.failedGrowthsInARow = 0;
       return previous;
     } catch {
@@ -228,7 +318,11 @@ export class EngineInstance {
   // The natives take and return primitives only (and never throw into the guest). A host error
   // inside one (a host stack overflow) may leave the engine inconsistent: the owner is told, which
   // poisons the sandbox and interrupts the guest.
-  private createNatives(context: QuickJSContext): Natives {
+  private nativeImplementations(): Record<
+    NativeName,
+    (this: QuickJSHandle, ...args: QuickJSHandle[]) => QuickJSHandle | undefined
+  > {
+    const context = this.sharedContext;
     const guard = <Result>(action: (owner: InstanceOwner) => Result): Result | undefined => {
       const owner = this.owner;
       if (owner === undefined) return undefined;
@@ -240,41 +334,29 @@ export class EngineInstance {
       }
     };
     return {
-      stop: context.newFunction('stop', (codeHandle) => {
-        guard((owner) => owner.onStop(context.getString(codeHandle)));
-      }),
-      format: context.newFunction('format', (argumentsHandle) =>
+      stop: (codeHandle) => {
+        guard((owner) => owner.onStop(context.getString(codeHandle as QuickJSHandle)));
+        return undefined;
+      },
+      format: (argumentsHandle) =>
         guard(() =>
-          context.newString(this.callHelper('formatArguments', argumentsHandle) ?? '[unprintable value]'),
+          context.newString(
+            this.callHelper('formatArguments', argumentsHandle as QuickJSHandle) ?? '[unprintable value]',
+          ),
         ),
-      ),
     };
   }
 }
 
 /**
- * Instantiates the QuickJS module (compiled once per thread) with a fresh memory capped at
- * `maximumBytes` (rounded up to whole pages, at least {@link MINIMUM_INSTANCE_BYTES}), and sets up
- * its shared realm.
+ * Instantiates the QuickJS module (compiled once per thread) on a fresh memory capped at
+ * `maximumBytes` (rounded up to whole pages, at least {@link MINIMUM_INSTANCE_BYTES}), and sets up its
+ * shared realm by evaluating the guest scripts.
  */
-export async function createEngineInstance(maximumBytes: number): Promise<EngineInstance> {
-  const maximumPages = Math.ceil(Math.max(maximumBytes, MINIMUM_INSTANCE_BYTES) / WASM_PAGE_BYTES);
-  const memory = new WebAssembly.Memory({
-    initial: MINIMUM_INSTANCE_BYTES / WASM_PAGE_BYTES,
-    maximum: maximumPages,
-  });
-  let instance: EngineInstance | undefined;
-  // Emscripten grows the heap through `memory.grow`; routing it through the instance enforces the
-  // per-session soft limit and records exhaustion.
-  Object.defineProperty(memory, 'grow', {
-    value: (deltaPages: number): number => {
-      if (instance === undefined) return nativeGrow.call(memory, deltaPages);
-      return instance.grow(deltaPages);
-    },
-  });
-  const module = await newQuickJSWASMModuleFromVariant(
-    newVariant(variant, { wasmModule: getQuickJSWasmModule(), wasmMemory: memory }),
-  );
-  instance = new EngineInstance(module, memory, maximumPages * WASM_PAGE_BYTES);
-  return instance;
+export async function createEngineInstance(
+  maximumBytes: number,
+  slot: MemorySlot = new MemorySlot(maximumBytes),
+): Promise<EngineInstance> {
+  const module = await loadQuickJSModule(slot.memory);
+  return new EngineInstance(module, slot, undefined);
 }

@@ -1,13 +1,19 @@
-import { createEngineInstance, type EngineInstance, MINIMUM_INSTANCE_BYTES } from './engine-instance.js';
+import type { EngineInstance } from './engine-instance.js';
+import { EngineTemplate } from './engine-template.js';
+import { MINIMUM_INSTANCE_BYTES } from './memory-layout.js';
+import { MemorySlot } from './memory-slot.js';
 import { Sandbox } from './sandbox.js';
 
 const MiB = 1024 * 1024;
 
+/** Stack bytes wiped beyond a session's stack limit (C frames the limit does not count). */
+const STACK_WIPE_MARGIN = 128 * 1024;
+
 /** Options of a {@link SandboxProvider}. */
 export interface SandboxProviderOptions {
   /**
-   * Sandboxes kept ready (instance instantiated, session context created, bridge evaluated), so a
-   * session starts without paying for them.
+   * Sandboxes kept ready (a fresh instance, its session context and bridge prepared), so a session
+   * starts without waiting for one.
    * @default 2
    */
   warmInstances?: number;
@@ -18,38 +24,64 @@ export interface SandboxProviderOptions {
    */
   instanceMemoryMaximum?: number;
   /**
-   * Instances kept for reuse beyond the ready sandboxes, so that a burst of sessions does not pay
-   * for instantiation again (each costs about half a MB of RSS).
-   * @default 32
+   * Wiped memories kept for the next instances (a new memory costs a page fault for each page an
+   * instance touches; a wiped one does not).
+   * @default 8
    */
-  maxIdleInstances?: number;
+  maxIdleMemories?: number;
   /**
-   * An instance whose memory grew beyond this many bytes is dropped after its session rather than
-   * reused, which returns the memory to the system.
+   * A memory that grew beyond this many bytes is dropped after its session instead of being wiped
+   * and recycled, which returns it to the system.
    * @default 50331648 (48 MiB)
    */
   recycleAboveBytes?: number;
   /**
-   * Sessions one instance serves before it is replaced (bounds heap fragmentation).
-   * @default 1000
+   * Opt-in reuse: how many sessions one engine instance may serve in turn, each in a fresh context,
+   * provided they share an `isolationKey` (the broker would use the tenant). Sessions without a key
+   * always get a fresh instance. Reuse is faster but gives up the "no residue" guarantee between
+   * the sessions of one key: a session running later in the same instance runs in memory an
+   * earlier one used. See docs/security.md before turning it on.
+   * @default 1 (a fresh instance for every session)
    */
-  maxSessionsPerInstance?: number;
+  sessionsPerInstance?: number;
+}
+
+interface Waiter {
+  memoryLimit: number;
+  isolationKey: string | undefined;
+  resolve: (sandbox: Sandbox) => void;
+  reject: (error: unknown) => void;
+  cancelled: boolean;
+}
+
+/** A pending {@link SandboxProvider.acquire}: cancel it when the session it was for has ended. */
+export interface SandboxRequest {
+  /** Resolves with the sandbox (never after a cancel). */
+  readonly sandbox: Promise<Sandbox>;
+  /** Drops the request; no instance is built for it any more. */
+  cancel(): void;
 }
 
 /**
- * The per-thread supply of sandboxes: keeps a few ready, reuses healthy instances, drops instances
- * that hit a memory limit, a stack problem or a host failure (never reused), and refills in the
- * background (on `setImmediate`, after the current work).
+ * The per-thread supply of sandboxes. Every session gets a fresh engine instance cloned from the
+ * thread's {@link EngineTemplate} onto a wiped (or new) memory; a few are cloned ahead of time, in
+ * the background (on `setImmediate`, after the current work), so a session starts at once. After a
+ * session the instance is dropped and its memory wiped for the next one. Requests wait in order,
+ * and a request cancelled (its session ended first) costs nothing.
  */
 export class SandboxProvider {
   private readonly warmInstances: number;
   private readonly instanceMemoryMaximum: number;
-  private readonly maxIdleInstances: number;
+  private readonly maxIdleMemories: number;
   private readonly recycleAboveBytes: number;
-  private readonly maxSessionsPerInstance: number;
+  private readonly sessionsPerInstance: number;
+  private template: EngineTemplate | undefined;
+  private templatePromise: Promise<EngineTemplate> | undefined;
   private readonly ready: Sandbox[] = [];
-  private readonly idle: EngineInstance[] = [];
-  private creating = 0;
+  private readonly idleMemories: MemorySlot[] = [];
+  private readonly reusable = new Map<string, EngineInstance[]>();
+  private readonly waiters: Waiter[] = [];
+  private cloning = 0;
   private refillScheduled = false;
   private closed = false;
 
@@ -57,9 +89,9 @@ export class SandboxProvider {
   constructor(options: SandboxProviderOptions = {}) {
     this.warmInstances = Math.max(0, options.warmInstances ?? 2);
     this.instanceMemoryMaximum = Math.max(MINIMUM_INSTANCE_BYTES, options.instanceMemoryMaximum ?? 128 * MiB);
-    this.maxIdleInstances = Math.max(0, options.maxIdleInstances ?? 32);
+    this.maxIdleMemories = Math.max(0, options.maxIdleMemories ?? 8);
     this.recycleAboveBytes = options.recycleAboveBytes ?? 48 * MiB;
-    this.maxSessionsPerInstance = Math.max(1, options.maxSessionsPerInstance ?? 1000);
+    this.sessionsPerInstance = Math.max(1, Math.floor(options.sessionsPerInstance ?? 1));
   }
 
   /** Ready sandboxes right now. */
@@ -67,23 +99,39 @@ export class SandboxProvider {
     return this.ready.length;
   }
 
-  /** Fills the ready sandboxes (resolves once they exist). */
+  /** Wiped memories waiting for an instance. */
+  get idleMemoryCount(): number {
+    return this.idleMemories.length;
+  }
+
+  /** The thread's template, once built. */
+  get engineTemplate(): EngineTemplate | undefined {
+    return this.template;
+  }
+
+  /** Builds the template and fills the ready sandboxes (resolves once they exist). */
   async prewarm(): Promise<void> {
+    const template = await this.loadTemplate();
     while (!this.closed && this.ready.length < this.warmInstances) {
-      const instance = this.idle.pop() ?? (await this.newInstance(this.instanceMemoryMaximum));
+      const sandbox = await template.clone(this.takeMemory(this.instanceMemoryMaximum));
       if (this.closed) {
-        instance.dispose();
+        this.drop(sandbox.instance);
         return;
       }
-      this.ready.push(new Sandbox(instance));
+      this.ready.push(sandbox);
     }
   }
 
-  /** A ready sandbox able to honour `memoryLimit`, if one is available now (no waiting). */
-  takeReady(memoryLimit: number): Sandbox | undefined {
+  /**
+   * A ready sandbox able to honour `memoryLimit`, if one is available now (no waiting). With
+   * opted-in reuse and an `isolationKey`, an instance that served that key may be used again.
+   */
+  takeReady(memoryLimit: number, isolationKey?: string): Sandbox | undefined {
+    const reused = this.takeReusable(memoryLimit, isolationKey);
+    if (reused !== undefined) return reused;
     for (let index = this.ready.length - 1; index >= 0; index--) {
       const sandbox = this.ready[index] as Sandbox;
-      if (fits(sandbox.instance, memoryLimit)) {
+      if (sandbox.instance.maximumBytes >= memoryLimit) {
         this.ready.splice(index, 1);
         this.scheduleRefill();
         return this.prepare(sandbox, memoryLimit);
@@ -92,56 +140,87 @@ export class SandboxProvider {
     return undefined;
   }
 
-  /** A sandbox able to honour `memoryLimit`: a ready one, or one built on an idle or new instance. */
-  async acquire(memoryLimit: number): Promise<Sandbox> {
-    const ready = this.takeReady(memoryLimit);
-    if (ready !== undefined) return ready;
-    const index = this.idle.findIndex((instance) => fits(instance, memoryLimit));
-    const instance =
-      index >= 0
-        ? (this.idle.splice(index, 1)[0] as EngineInstance)
-        : await this.newInstance(Math.max(memoryLimit, this.instanceMemoryMaximum));
-    this.scheduleRefill();
-    return this.prepare(new Sandbox(instance), memoryLimit);
+  /** A sandbox able to honour `memoryLimit`: a ready one now, or the next one built, in request order. */
+  acquire(memoryLimit: number, isolationKey?: string): SandboxRequest {
+    const ready = this.takeReady(memoryLimit, isolationKey);
+    if (ready !== undefined) return { sandbox: Promise.resolve(ready), cancel: () => undefined };
+    let waiter!: Waiter;
+    const sandbox = new Promise<Sandbox>((resolve, reject) => {
+      waiter = { memoryLimit, isolationKey, resolve, reject, cancelled: false };
+    });
+    this.waiters.push(waiter);
+    this.serveWaiters();
+    return {
+      sandbox,
+      cancel: () => {
+        waiter.cancelled = true;
+      },
+    };
   }
 
   /**
-   * Returns a sandbox after its session. Its context is freed; the instance is kept for reuse only
-   * when the session ended cleanly (`reusable`) and the instance is healthy: not poisoned, memory
-   * not exhausted, no queued jobs, not grown past `recycleAboveBytes`, not worn out.
+   * Returns a sandbox after its session. Its instance is dropped and its memory wiped and recycled,
+   * unless reuse was opted into, the session had an isolation key and ended cleanly (`reusable`),
+   * and the instance is healthy and has sessions left.
    */
-  release(sandbox: Sandbox, reusable: boolean): void {
+  release(sandbox: Sandbox, reusable: boolean, isolationKey?: string): void {
     const instance = sandbox.instance;
     const keep =
       reusable &&
+      isolationKey !== undefined &&
+      this.sessionsPerInstance > 1 &&
       !this.closed &&
       !sandbox.poisoned &&
       instance.healthy &&
       !instance.memoryExhausted &&
       !sandbox.hasPendingJobs() &&
       instance.byteLength <= this.recycleAboveBytes &&
-      instance.sessionsServed < this.maxSessionsPerInstance;
+      instance.sessionsServed < this.sessionsPerInstance;
     sandbox.dispose();
-    if (!keep || sandbox.poisoned) {
-      // Never call into an instance that may be inconsistent: drop it and let the GC take its memory.
-      if (!sandbox.poisoned && !instance.memoryExhausted && !sandbox.hasPendingJobs()) instance.dispose();
-      instance.healthy = false;
-    } else if (this.idle.length < this.maxIdleInstances) {
-      this.idle.push(instance);
+    if (keep) {
+      const instances = this.reusable.get(isolationKey) ?? [];
+      instances.push(instance);
+      this.reusable.set(isolationKey, instances);
     } else {
-      instance.dispose();
+      this.drop(instance);
     }
     this.scheduleRefill();
   }
 
-  /** Drops every ready sandbox and idle instance; later releases drop their instance. */
+  /** Drops every ready sandbox, idle memory and reusable instance; later releases drop theirs. */
   close(): void {
     this.closed = true;
-    for (const sandbox of this.ready.splice(0)) {
-      sandbox.dispose();
-      sandbox.instance.dispose();
+    for (const sandbox of this.ready.splice(0)) this.drop(sandbox.instance);
+    for (const instances of this.reusable.values()) for (const instance of instances) this.drop(instance);
+    this.reusable.clear();
+    this.idleMemories.length = 0;
+    for (const waiter of this.waiters.splice(0)) {
+      if (!waiter.cancelled) waiter.reject(new Error('The sandbox provider is closed'));
     }
-    for (const instance of this.idle.splice(0)) instance.dispose();
+  }
+
+  private loadTemplate(): Promise<EngineTemplate> {
+    this.templatePromise ??= EngineTemplate.create().then((template) => {
+      this.template = template;
+      return template;
+    });
+    return this.templatePromise;
+  }
+
+  private takeReusable(memoryLimit: number, isolationKey: string | undefined): Sandbox | undefined {
+    if (isolationKey === undefined || this.sessionsPerInstance <= 1) return undefined;
+    const instances = this.reusable.get(isolationKey);
+    if (instances === undefined) return undefined;
+    while (instances.length > 0) {
+      const instance = instances.pop() as EngineInstance;
+      if (instances.length === 0) this.reusable.delete(isolationKey);
+      if (instance.maximumBytes < memoryLimit) {
+        this.drop(instance);
+        continue;
+      }
+      return this.prepare(new Sandbox(instance), memoryLimit);
+    }
+    return undefined;
   }
 
   private prepare(sandbox: Sandbox, memoryLimit: number): Sandbox {
@@ -150,13 +229,79 @@ export class SandboxProvider {
     return sandbox;
   }
 
-  private async newInstance(maximumBytes: number): Promise<EngineInstance> {
-    this.creating += 1;
-    try {
-      return await createEngineInstance(maximumBytes);
-    } finally {
-      this.creating -= 1;
+  /** A wiped memory of the standard cap, or a new one (larger caps are never recycled). */
+  private takeMemory(maximumBytes: number): MemorySlot {
+    if (maximumBytes <= this.instanceMemoryMaximum) {
+      const recycled = this.idleMemories.pop();
+      if (recycled !== undefined) return recycled;
     }
+    return new MemorySlot(Math.max(maximumBytes, this.instanceMemoryMaximum));
+  }
+
+  /**
+   * Drops an instance: nothing calls into it again; its memory is wiped and kept for the next
+   * instance (unless it grew large, has a larger cap than the standard one, or enough are kept).
+   */
+  private drop(instance: EngineInstance): void {
+    instance.healthy = false;
+    instance.owner = undefined;
+    const slot = instance.slot;
+    slot.owner = undefined;
+    const template = this.template;
+    if (
+      template === undefined ||
+      this.closed ||
+      slot.maximumBytes !== Math.max(this.instanceMemoryMaximum, MINIMUM_INSTANCE_BYTES) ||
+      slot.byteLength > this.recycleAboveBytes ||
+      this.idleMemories.length >= this.maxIdleMemories
+    ) {
+      return;
+    }
+    slot.wipe(template.layout, template.extent, instance.largestStackSize + STACK_WIPE_MARGIN);
+    this.idleMemories.push(slot);
+  }
+
+  /** Builds sandboxes for waiting requests, one at a time, oldest first, skipping cancelled ones. */
+  private serveWaiters(): void {
+    if (this.cloning > 0 || this.closed) return;
+    while (this.waiters.length > 0 && (this.waiters[0] as Waiter).cancelled) this.waiters.shift();
+    const waiter = this.waiters[0];
+    if (waiter === undefined) {
+      this.scheduleRefill();
+      return;
+    }
+    const reused = this.takeReady(waiter.memoryLimit, waiter.isolationKey);
+    if (reused !== undefined) {
+      this.waiters.shift();
+      waiter.resolve(reused);
+      this.serveWaiters();
+      return;
+    }
+    this.cloning += 1;
+    const memory = this.takeMemory(Math.max(waiter.memoryLimit, this.instanceMemoryMaximum));
+    this.loadTemplate()
+      .then((template) => template.clone(memory))
+      .then(
+        (sandbox) => {
+          this.cloning -= 1;
+          const first = this.waiters[0];
+          if (first !== undefined && !first.cancelled && sandbox.instance.maximumBytes >= first.memoryLimit) {
+            this.waiters.shift();
+            first.resolve(this.prepare(sandbox, first.memoryLimit));
+          } else if (!this.closed && sandbox.instance.maximumBytes === this.instanceMemoryMaximum) {
+            this.ready.push(sandbox);
+          } else {
+            this.drop(sandbox.instance);
+          }
+          this.serveWaiters();
+        },
+        (error: unknown) => {
+          this.cloning -= 1;
+          const first = this.waiters.shift();
+          if (first !== undefined && !first.cancelled) first.reject(error);
+          this.serveWaiters();
+        },
+      );
   }
 
   private scheduleRefill(): void {
@@ -169,35 +314,28 @@ export class SandboxProvider {
   }
 
   private refill(): void {
-    if (this.closed) return;
-    // One sandbox per turn of the event loop, so that messages waiting for this thread go first.
-    if (this.ready.length >= this.warmInstances) return;
-    const instance = this.idle.pop();
-    if (instance !== undefined) {
-      this.ready.push(new Sandbox(instance));
-      this.scheduleRefill();
+    // One sandbox at a time, so that messages waiting for this thread go first.
+    if (this.closed || this.cloning > 0 || this.ready.length >= this.warmInstances) return;
+    if (this.waiters.length > 0) {
+      this.serveWaiters();
       return;
     }
-    if (this.creating > 0) return;
-    void this.newInstance(this.instanceMemoryMaximum).then(
-      (created) => {
-        if (this.closed) {
-          created.dispose();
-          return;
-        }
-        this.idle.push(created);
-        this.scheduleRefill();
-      },
-      () => {
-        // Instantiation failed (no memory): try again on the next release rather than spin.
-      },
-    );
+    this.cloning += 1;
+    const memory = this.takeMemory(this.instanceMemoryMaximum);
+    this.loadTemplate()
+      .then((template) => template.clone(memory))
+      .then(
+        (sandbox) => {
+          this.cloning -= 1;
+          if (this.closed) this.drop(sandbox.instance);
+          else this.ready.push(sandbox);
+          if (this.waiters.length > 0) this.serveWaiters();
+          else this.scheduleRefill();
+        },
+        () => {
+          // Instantiation failed (no memory): try again on the next release rather than spin.
+          this.cloning -= 1;
+        },
+      );
   }
-}
-
-function fits(instance: EngineInstance, memoryLimit: number): boolean {
-  return (
-    instance.maximumBytes >= memoryLimit &&
-    instance.byteLength <= Math.max(memoryLimit, MINIMUM_INSTANCE_BYTES)
-  );
 }

@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 import type { EngineInstance, InstanceOwner } from './engine-instance.js';
@@ -56,6 +57,18 @@ export interface GuestTurn {
   failure?: GuestFailure;
 }
 
+/** The addresses of a prepared sandbox's context and bridge, recorded in the engine template. */
+export interface SandboxPointers {
+  context: number;
+  begin: number;
+  deliver: number;
+  drain: number;
+  onFulfilled: number;
+  onRejected: number;
+  notCompiled: number;
+  promiseThen: number;
+}
+
 interface Bridge {
   begin: QuickJSHandle;
   deliver: QuickJSHandle;
@@ -92,9 +105,10 @@ export class Sandbox {
 
   /**
    * Creates the session's context, takes its pristine intrinsics and builds its bridge with the
-   * shared realm's factory (synchronous; no compilation beyond one short expression).
+   * shared realm's factory, which also hardens the realm with the guards. Or, with `adopt`, wraps
+   * the context and bridge a copy of the engine template's memory already holds.
    */
-  constructor(instance: EngineInstance) {
+  constructor(instance: EngineInstance, adopt?: SandboxPointers) {
     this.instance = instance;
     instance.setInterruptCheck(undefined);
     this.ownerRecord = {
@@ -105,6 +119,24 @@ export class Sandbox {
       },
     };
     instance.owner = this.ownerRecord;
+    if (adopt !== undefined) {
+      const context = instance.runtime.newContext({ contextPointer: adopt.context as never });
+      this.context = context;
+      const handle = (pointer: number) =>
+        (
+          context as unknown as { memory: { heapValueHandle(pointer: number): QuickJSHandle } }
+        ).memory.heapValueHandle(pointer);
+      this.bridge = {
+        begin: handle(adopt.begin),
+        deliver: handle(adopt.deliver),
+        drain: handle(adopt.drain),
+        onFulfilled: handle(adopt.onFulfilled),
+        onRejected: handle(adopt.onRejected),
+        notCompiled: handle(adopt.notCompiled),
+        promiseThen: handle(adopt.promiseThen),
+      };
+      return;
+    }
     const context = instance.runtime.newContext();
     this.context = context;
     const intrinsics = context.unwrapResult(
@@ -122,6 +154,21 @@ export class Sandbox {
     };
     bridge.dispose();
     intrinsics.dispose();
+  }
+
+  /** The addresses of this sandbox's context and bridge (for the engine template's clones). */
+  pointers(): SandboxPointers {
+    const bridge = this.bridge;
+    return {
+      context: (this.context as unknown as { ctx: { value: number } }).ctx.value,
+      begin: bridge.begin.value as number,
+      deliver: bridge.deliver.value as number,
+      drain: bridge.drain.value as number,
+      onFulfilled: bridge.onFulfilled.value as number,
+      onRejected: bridge.onRejected.value as number,
+      notCompiled: bridge.notCompiled.value as number,
+      promiseThen: bridge.promiseThen.value as number,
+    };
   }
 
   /** Guest CPU time including the turn in progress, in ms. */
@@ -167,13 +214,19 @@ export class Sandbox {
     const context = this.context;
     const bridge = this.bridge;
     this.instance.runtime.setMaxStackSize(settings.maxStackSize);
+    this.instance.largestStackSize = Math.max(this.instance.largestStackSize, settings.maxStackSize);
     return this.turn(() => {
+      const seed = randomFillSync(new Int32Array(4));
       const parameters = [
         context.newNumber(settings.maxToolCalls),
         context.newNumber(settings.maxToolArgsBytes),
         context.newNumber(settings.maxStdoutBytes),
         context.newString(settings.contextJson),
         context.newString(settings.code),
+        context.newNumber(seed[0] as number),
+        context.newNumber(seed[1] as number),
+        context.newNumber(seed[2] as number),
+        context.newNumber(seed[3] as number),
       ];
       const compiled = context.callFunction(bridge.begin, context.undefined, parameters);
       for (const handle of parameters) handle.dispose();
@@ -280,14 +333,11 @@ export class Sandbox {
     }
   }
 
+  // The interrupt handler stays on: describing a thrown value may run user code (proxy traps, an
+  // inspect of a non-error value), which the session's limits must still stop.
   private describe(errorHandle: QuickJSHandle): GuestFailure {
-    this.suppressInterrupt = true;
-    try {
-      const thrown = parseThrown(this.instance.callHelper('describeThrown', errorHandle));
-      return { kind: 'exception', name: thrown.name, message: thrown.message };
-    } finally {
-      this.suppressInterrupt = false;
-    }
+    const thrown = parseThrown(this.instance.callHelper('describeThrown', errorHandle));
+    return { kind: 'exception', name: thrown.name, message: thrown.message };
   }
 }
 

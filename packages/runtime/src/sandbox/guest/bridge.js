@@ -3,17 +3,17 @@
 // instead of in every session saves about half a millisecond per session: QuickJS compiles about
 // 100 µs per KB on this machine class.
 //
-// It evaluates to `createBridge(intrinsics, stop, format, helpers)`, called once per session with the
+// It evaluates to `createBridge(intrinsics, stop, format, helpers, guards)`, called once per session with the
 // session realm's pristine `[globalThis, Promise, Error, JSON.parse, Promise.prototype.then,
 // AsyncFunction]` (taken before any user code runs), two host natives, `stop(code)` (the output
 // limit was reached) and `format(args)` (console arguments that are not all primitives; returns a
 // string), and the shared realm's frozen helpers object (`deepFreeze`, `describeThrown`,
-// `serializeResult`, see the formatter). It
-// defines `console`, `tools` and `callTool` on the session's global, removes `FinalizationRegistry`
-// there (its callbacks could run during a later session of the same runtime) and returns
+// `serializeResult`, see the formatter), and the guards (see `guards.js`). It hardens the session
+// realm with the guards, defines `console`, `tools` and `callTool` on the session's global, removes
+// `FinalizationRegistry` there and returns
 // `[begin, deliver, drain, onFulfilled, onRejected, notCompiled]`:
-// - `begin(toolCalls, argsBytes, outputBytes, contextJson, code)` sets the limits, defines the
-//   frozen `context` and returns the code compiled as the body of an async function of the session
+// - `begin(toolCalls, argsBytes, outputBytes, contextJson, code, seed0, seed1, seed2, seed3)` sets
+//   the limits, seeds `Math.random`, defines the frozen `context` and returns the code compiled as the body of an async function of the session
 //   realm (or the bridge's `notCompiled` marker, the outcome recorded, when it does not compile). The host calls it and
 //   attaches `onFulfilled` and `onRejected` with the session realm's `then`: a call from here would
 //   put the bridge's frames in the code's stack and make its promise one of the shared realm (an
@@ -62,8 +62,15 @@
     return bytes > limit;
   }
 
-  return function createBridge(intrinsics, nativeStop, nativeFormat, helpers) {
+  // Tool arguments are written with a replacer: the built-in then calls a function for every value,
+  // which polls the interrupt handler (a sparse array of length 2 ** 32 - 1 would hold it in C).
+  function passThrough(_key, value) {
+    return value;
+  }
+
+  return function createBridge(intrinsics, nativeStop, nativeFormat, helpers, guards) {
     var sessionGlobal = intrinsics[0];
+    guards.guardRealm(sessionGlobal);
     var SessionPromise = intrinsics[1];
     var SessionError = intrinsics[2];
     var sessionParse = intrinsics[3];
@@ -128,7 +135,7 @@
       }
       var json;
       try {
-        json = args === undefined ? '{}' : stringify(args);
+        json = args === undefined ? '{}' : stringify(args, passThrough);
       } catch {}
       if (typeof json !== 'string')
         return fail('TOOL_VALIDATION_ERROR', 'Tool arguments cannot be represented as JSON');
@@ -195,7 +202,7 @@
     });
     // Any string key is a tool, except 'then' (tools is not a thenable) and 'toJSON'; callTool reaches those.
     defineProperty(sessionGlobal, 'tools', {
-      value: new Proxy(create(null), {
+      value: new guards.NativeProxy(create(null), {
         get: function (_target, key) {
           if (typeof key !== 'string' || key === 'then' || key === 'toJSON') return undefined;
           var tool = toolFunctions[key];
@@ -224,7 +231,8 @@
     }
 
     return [
-      function begin(toolCalls, argsBytes, outputBytes, contextJson, code) {
+      function begin(toolCalls, argsBytes, outputBytes, contextJson, code, seed0, seed1, seed2, seed3) {
+        guards.seedRandom(seed0, seed1, seed2, seed3);
         active = true;
         remaining = maxCalls = toolCalls;
         maxArgsBytes = argsBytes;

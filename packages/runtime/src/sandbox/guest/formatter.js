@@ -15,6 +15,7 @@
 //
 (function () {
   'use strict';
+  var numberIsNaN = Number.isNaN;
   var getPrototypeOf = Object.getPrototypeOf;
   var getOwnPropertySymbols = Object.getOwnPropertySymbols;
   var getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
@@ -539,7 +540,7 @@
         if (keys.length === 0) return base;
       } else if (brand(dateGetTime, value)) {
         var time = dateGetTime(value);
-        base = time !== time ? 'Invalid Date' : dateToISOString(value);
+        base = numberIsNaN(time) ? 'Invalid Date' : dateToISOString(value);
         if (keys.length === 0) return base;
       } else if (objectToString(value) === '[object RegExp]' && brand(regExpToString, value)) {
         base = regExpToString(value);
@@ -629,7 +630,7 @@
         return numberToString(argument);
       case 106: // %j
         try {
-          var json = jsonStringify(argument);
+          var json = jsonStringify(argument, passThrough);
           return json === undefined ? 'undefined' : json;
         } catch (_error) {
           return '[Circular]';
@@ -704,15 +705,28 @@
     }
   }
 
+  // A property of a thrown value read as data only, own or inherited: a getter is never called.
+  // (The host describes thrown values when the code has ended; a getter there could loop.) A
+  // proxy's traps may still run, with the interrupt handler on.
+  function dataProperty(object, key) {
+    var current = object;
+    for (var depth = 0; depth < 1000 && current !== null; depth++) {
+      var descriptor = getOwnPropertyDescriptor(current, key);
+      if (descriptor !== undefined) return hasOwn(descriptor, 'value') ? descriptor.value : undefined;
+      current = getPrototypeOf(current);
+    }
+    return undefined;
+  }
+
   function describeThrown(error) {
     var description = { name: 'Error', message: 'Uncaught exception' };
     try {
       if (error !== null && (typeof error === 'object' || typeof error === 'function')) {
-        var name = error.name;
-        var message = error.message;
-        var code = error.code;
-        var stack = error.stack;
-        var line = error.lineNumber;
+        var name = dataProperty(error, 'name');
+        var message = dataProperty(error, 'message');
+        var code = dataProperty(error, 'code');
+        var stack = dataProperty(error, 'stack');
+        var line = dataProperty(error, 'lineNumber');
         description.name = typeof name === 'string' ? name : 'Error';
         description.message = typeof message === 'string' ? message : '';
         if (typeof code === 'string') description.code = code;
@@ -730,11 +744,17 @@
     return jsonStringify(description);
   }
 
+  // Values are written with a replacer: the built-in then calls a function for every value, which
+  // polls the interrupt handler (a sparse array of length 2 ** 32 - 1 would hold it in C).
+  function passThrough(_key, value) {
+    return value;
+  }
+
   function serializeResult(value) {
     if (value === undefined) return '';
     var json;
     try {
-      json = jsonStringify(value);
+      json = jsonStringify(value, passThrough);
     } catch (error) {
       var reason = 'unknown error';
       try {

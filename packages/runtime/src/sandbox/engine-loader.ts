@@ -1,0 +1,42 @@
+import variant from '@jitl/quickjs-wasmfile-release-sync';
+import type { EitherFFI, EitherModule } from 'quickjs-emscripten-core';
+import { QuickJSWASMModule } from 'quickjs-emscripten-core';
+import { getQuickJSWasmModule } from './wasm-module.js';
+
+/** The Emscripten factory of the QuickJS build and its FFI class, imported once per thread. */
+interface VariantParts {
+  factory: (options: Record<string, unknown>) => Promise<EitherModule>;
+  FFI: new (module: EitherModule) => EitherFFI;
+}
+
+let parts: Promise<VariantParts> | undefined;
+
+function loadVariantParts(): Promise<VariantParts> {
+  parts ??= Promise.all([variant.importModuleLoader(), variant.importFFI()]).then(([factory, FFI]) => ({
+    factory: factory as unknown as VariantParts['factory'],
+    FFI: FFI as unknown as VariantParts['FFI'],
+  }));
+  return parts;
+}
+
+/**
+ * A new WebAssembly instance of the QuickJS module (compiled once per thread) on `memory`, with its
+ * own Emscripten glue and FFI: what `newQuickJSWASMModuleFromVariant` does, with the instance made
+ * synchronously from the compiled module.
+ */
+export async function loadQuickJSModule(memory: WebAssembly.Memory): Promise<QuickJSWASMModule> {
+  const { factory, FFI } = await loadVariantParts();
+  const emscripten = await factory({
+    wasmMemory: memory,
+    instantiateWasm(
+      imports: WebAssembly.Imports,
+      onSuccess: (instance: WebAssembly.Instance) => void,
+    ): WebAssembly.Exports {
+      const instance = new WebAssembly.Instance(getQuickJSWasmModule(), imports);
+      onSuccess(instance);
+      return instance.exports;
+    },
+  });
+  (emscripten as { type?: string }).type = 'sync';
+  return new QuickJSWASMModule(emscripten, new FFI(emscripten));
+}

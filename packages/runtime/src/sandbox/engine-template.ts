@@ -1,0 +1,103 @@
+import { createEngineInstance, EngineInstance, type EnginePointers } from './engine-instance.js';
+import { loadQuickJSModule } from './engine-loader.js';
+import { getMemoryLayout, type MemoryLayout, MINIMUM_INSTANCE_BYTES } from './memory-layout.js';
+import { MemorySlot, type WipeExtent } from './memory-slot.js';
+import { Sandbox, type SandboxPointers } from './sandbox.js';
+
+/** Bytes kept beyond the static data's end as part of the low region (the zero-initialised statics). */
+const STATICS_MARGIN = 65_536;
+/** How deep below its base the template's own stack may reach (it only evaluated the guest scripts). */
+const TEMPLATE_STACK_LIMIT = 1024 * 1024;
+const PAGE = 4096;
+
+/**
+ * A prepared engine, copied for every session: one instance evaluated the guest scripts (formatter,
+ * bridge factory, guards, lockdown) and prepared one session context with its bridge, then its
+ * memory was captured as an image. Nothing of any session ever ran in it.
+ *
+ * {@link clone} makes a new WebAssembly instance of the module on an all-zero memory, copies the
+ * image in, and wraps the recorded addresses: a ready sandbox for about the cost of instantiating
+ * the module, instead of the milliseconds that compiling the guest scripts takes. Every session
+ * thus runs in a fresh instance whose memory holds the template's bytes and zeros, never another
+ * session's.
+ *
+ * The image is two ranges of the memory: the low region (static data and a margin for the
+ * zero-initialised statics) and the range from the lowest stack byte the template wrote up to its
+ * heap break. Every other byte of the template's memory is zero, so a copy of the two ranges onto a
+ * wiped memory reproduces it exactly.
+ */
+export class EngineTemplate {
+  /** The layout of the QuickJS build. */
+  readonly layout: MemoryLayout;
+  /** What a wipe must cover besides the session's own stack and heap. */
+  readonly extent: WipeExtent;
+  private readonly low: Uint8Array;
+  private readonly high: Uint8Array;
+  private readonly engine: EnginePointers;
+  private readonly sandbox: SandboxPointers;
+
+  private constructor(
+    layout: MemoryLayout,
+    extent: WipeExtent,
+    low: Uint8Array,
+    high: Uint8Array,
+    engine: EnginePointers,
+    sandbox: SandboxPointers,
+  ) {
+    this.layout = layout;
+    this.extent = extent;
+    this.low = low;
+    this.high = high;
+    this.engine = engine;
+    this.sandbox = sandbox;
+  }
+
+  /** Builds the template (about 20 ms: the guest scripts are compiled once per thread). */
+  static async create(): Promise<EngineTemplate> {
+    const layout = await getMemoryLayout();
+    const slot = new MemorySlot(MINIMUM_INSTANCE_BYTES);
+    const instance = await createEngineInstance(MINIMUM_INSTANCE_BYTES, slot);
+    const sandbox = new Sandbox(instance);
+    const engine = instance.pointers();
+    const prepared = sandbox.pointers();
+    const memory = slot.memory.buffer;
+    const heapEnd = new Uint32Array(memory, layout.breakAddress, 1)[0] as number;
+    const lowEnd = Math.ceil(layout.dataEnd / PAGE) * PAGE + STATICS_MARGIN;
+    const words = new Uint32Array(memory, lowEnd, (layout.stackBase - lowEnd) >> 2);
+    let first = words.findIndex((word) => word !== 0);
+    if (first < 0) first = words.length;
+    const stackLow = Math.floor((lowEnd + first * 4) / PAGE) * PAGE;
+    if (stackLow < layout.stackBase - TEMPLATE_STACK_LIMIT || heapEnd < layout.heapBase) {
+      throw new Error('The QuickJS build does not have the memory layout the sandbox expects');
+    }
+    const bytes = new Uint8Array(memory);
+    return new EngineTemplate(
+      layout,
+      { lowEnd, stackLow, heapEnd },
+      bytes.slice(0, lowEnd),
+      bytes.slice(stackLow, heapEnd),
+      engine,
+      prepared,
+    );
+  }
+
+  /** Bytes the image holds. */
+  get imageBytes(): number {
+    return this.low.length + this.high.length;
+  }
+
+  /**
+   * A ready sandbox in a new instance of the module on `slot`, whose memory must be all zero (new,
+   * or wiped by {@link MemorySlot.wipe} with this template's extent).
+   */
+  async clone(slot: MemorySlot): Promise<Sandbox> {
+    const module = await loadQuickJSModule(slot.memory);
+    // Instantiating wrote the module's data segments and ran its constructors: the image covers
+    // everything they touched.
+    const bytes = new Uint8Array(slot.memory.buffer);
+    bytes.set(this.low, 0);
+    bytes.set(this.high, this.extent.stackLow);
+    const instance = new EngineInstance(module, slot, this.engine);
+    return new Sandbox(instance, this.sandbox);
+  }
+}

@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadQuickJSModule } from './engine-loader.js';
+import { currentModuleUrl } from './module-location.js';
+
+/** Bytes in one WebAssembly page. */
+export const WASM_PAGE_BYTES = 65_536;
+
+/**
+ * The smallest memory a QuickJS instance can have: the module declares 256 pages (16 MiB) as its
+ * initial memory. Memory limits below this behave as this.
+ */
+export const MINIMUM_INSTANCE_BYTES = 256 * WASM_PAGE_BYTES;
+
+/**
+ * Where the QuickJS build keeps what in its linear memory: static data, then the stack (which
+ * grows down from `stackBase`), then the heap (`heapBase` up to the break that `sbrk` keeps in a
+ * static variable at `breakAddress`). The heap break only grows: freed memory stays below it.
+ */
+export interface MemoryLayout {
+  /** End of the initialised static data (the module's data segments). */
+  readonly dataEnd: number;
+  /** The stack's highest address, where it starts (the initial stack pointer). */
+  readonly stackBase: number;
+  /** Where the heap starts (the break's initial value). */
+  readonly heapBase: number;
+  /** The address of the heap break, a 32-bit value in static data. */
+  readonly breakAddress: number;
+}
+
+let layout: Promise<MemoryLayout> | undefined;
+
+/**
+ * The layout of the QuickJS build, found once per thread: the stack base and the data end are read
+ * from the module's global and data sections; the heap break's address is the one static word that
+ * follows a large allocation in a throw-away instance.
+ */
+export function getMemoryLayout(): Promise<MemoryLayout> {
+  layout ??= findMemoryLayout();
+  return layout;
+}
+
+async function findMemoryLayout(): Promise<MemoryLayout> {
+  const require = createRequire(currentModuleUrl());
+  const binary = readFileSync(require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'));
+  const { stackBase, dataEnd } = readModuleLayout(binary);
+  const memory = new WebAssembly.Memory({ initial: MINIMUM_INSTANCE_BYTES / WASM_PAGE_BYTES, maximum: 1024 });
+  const module = await loadQuickJSModule(memory);
+  const malloc = (module as unknown as { module: { _malloc(size: number): number } }).module._malloc;
+  const before = new Uint32Array(memory.buffer.slice(0, (dataEnd + 65_536) & ~3));
+  const size = 4 * 1024 * 1024;
+  const pointer = malloc(size);
+  const after = new Uint32Array(memory.buffer, 0, before.length);
+  // The break is the largest changed word that now points just past the new block.
+  let breakAddress = -1;
+  let breakValue = -1;
+  for (let index = 0; index < before.length; index++) {
+    const value = after[index] as number;
+    if (value === before[index] || value < pointer + size || value > pointer + size + WASM_PAGE_BYTES)
+      continue;
+    if (value > breakValue) {
+      breakValue = value;
+      breakAddress = index * 4;
+    }
+  }
+  const heapBase = breakAddress < 0 ? -1 : (before[breakAddress / 4] as number);
+  if (breakAddress < 0 || heapBase < stackBase || heapBase > stackBase + WASM_PAGE_BYTES) {
+    throw new Error('The QuickJS build does not have the memory layout the sandbox expects');
+  }
+  return { dataEnd, stackBase, heapBase, breakAddress };
+}
+
+/** Reads the initial stack pointer (the module's first global) and the end of its data segments. */
+function readModuleLayout(binary: Uint8Array): { stackBase: number; dataEnd: number } {
+  let position = 8;
+  const unsigned = (): number => {
+    let result = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = binary[position++] as number;
+      result += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return result;
+  };
+  const signed = (): number => {
+    let result = 0;
+    let shift = 0;
+    let byte: number;
+    do {
+      byte = binary[position++] as number;
+      result |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return shift < 32 && byte & 0x40 ? result | (-1 << shift) : result;
+  };
+  let stackBase = -1;
+  let dataEnd = -1;
+  while (position < binary.length) {
+    const section = binary[position++] as number;
+    const size = unsigned();
+    const end = position + size;
+    if (section === 6 && stackBase < 0) {
+      unsigned(); // global count
+      position += 2; // value type, mutability
+      if (binary[position++] === 0x41) stackBase = signed(); // i32.const
+    } else if (section === 11) {
+      const count = unsigned();
+      for (let index = 0; index < count; index++) {
+        const flags = unsigned();
+        let offset = 0;
+        if (flags === 0 || flags === 2) {
+          if (flags === 2) unsigned();
+          position++; // i32.const
+          offset = signed();
+          position++; // end
+        }
+        const length = unsigned();
+        position += length;
+        if (flags !== 1) dataEnd = Math.max(dataEnd, offset + length);
+      }
+    }
+    position = end;
+  }
+  if (stackBase <= 0 || dataEnd <= 0) {
+    throw new Error('The QuickJS build does not have the memory layout the sandbox expects');
+  }
+  return { stackBase, dataEnd };
+}
