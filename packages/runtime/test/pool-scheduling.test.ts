@@ -249,11 +249,37 @@ describe('capacity and shutdown', () => {
     expect((await runCode(pool, 'return 4')).final.result).toBe(4);
   });
 
-  it('refuses a spec whose context cannot be copied to a thread', async () => {
-    const handle = pool.execute(
-      { sessionId: 'clone_1', code: 'return 1', limits: testLimits(), context: { callback: () => 1 } },
+  it('passes the context as JSON and refuses one that cannot be, without troubling the thread', async () => {
+    const withFunction = pool.execute(
+      {
+        sessionId: 'clone_1',
+        code: 'return Object.keys(context)',
+        limits: testLimits(),
+        context: { kept: 1, callback: () => 1 },
+      },
       () => undefined,
     );
-    expect((await handle.done).error?.code).toBe('VALIDATION_ERROR');
+    expect((await withFunction.done).result).toEqual(['kept']);
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    const cyclic = pool.execute(
+      { sessionId: 'clone_2', code: 'return 1', limits: testLimits(), context: cycle },
+      () => undefined,
+    );
+    expect((await cyclic.done).error?.code).toBe('VALIDATION_ERROR');
+    let deep: unknown = [];
+    for (let level = 0; level < 6000; level++) deep = [deep];
+    const nested = pool.execute(
+      { sessionId: 'clone_3', code: 'return 1', limits: testLimits(), context: { deep } },
+      () => undefined,
+    );
+    const final = await nested.done;
+    expect(final.error?.code).toBe('VALIDATION_ERROR');
+    expect(final.error?.message).toContain('512 levels');
+    const after = pool.execute(
+      { sessionId: 'clone_4', code: 'return 1 + 2', limits: testLimits() },
+      () => undefined,
+    );
+    expect((await after.done).result).toBe(3);
   });
 });

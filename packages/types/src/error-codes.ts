@@ -140,6 +140,12 @@ export const ERROR_CODES = {
     httpStatus: 422,
     retryable: false,
   },
+  JSON_TOO_DEEP: {
+    description:
+      'A value crossing the sandbox boundary (tool arguments, a tool result, the result, the context) is nested deeper than 512 levels.',
+    httpStatus: 422,
+    retryable: false,
+  },
   // Runtime and infrastructure
   RUNTIME_UNAVAILABLE: {
     description: 'No runtime worker can take the session.',

@@ -41,6 +41,7 @@ export async function createSessionExecutor(
       return createSandboxPool({
         size,
         maxSessionsPerThread: Math.max(MINIMUM_SESSIONS_PER_THREAD, Math.ceil(admitted / size)),
+        logger,
       });
     }
     case 'runtime-urls': {

@@ -34,6 +34,8 @@ export interface RunHooks {
   isCancelRequested?: () => boolean;
   /** `performance.now()` when the run was requested. @default now */
   requestedAt?: number;
+  /** The context as JSON text, already checked (the pool makes it on the caller's thread). @default the spec's context */
+  contextJson?: string;
 }
 
 /**
@@ -149,6 +151,7 @@ export class InThreadExecutor implements SessionExecutor {
         hooks.onEnd?.(ended);
       },
       isCancelRequested: hooks.isCancelRequested,
+      contextJson: hooks.contextJson,
       onGuestTick: (now) => this.housekeeping(now),
       requestedAt: hooks.requestedAt ?? performance.now(),
     });

@@ -12,7 +12,9 @@ import {
 } from '@enclave-vm/types';
 import type { GuestOutcome, GuestTurn, Sandbox } from '../sandbox/sandbox.js';
 import type { SandboxProvider, SandboxRequest } from '../sandbox/sandbox-provider.js';
+import { encodeToolOutcome, parseCallId } from './encode-tool-outcome.js';
 import type { ExecutionSpec, ToolOutcome } from './execution-types.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -38,6 +40,8 @@ export interface SessionRunOptions {
   onGuestTick?: (now: number) => void;
   /** `performance.now()` when the run was requested. @default now */
   requestedAt?: number;
+  /** The context as JSON text, already checked for depth. @default the spec's context, serialized here */
+  contextJson?: string;
 }
 
 interface PendingCall {
@@ -112,16 +116,26 @@ export class SessionRun {
       this.flush();
       return;
     }
-    let contextJson: string;
-    try {
-      contextJson = JSON.stringify(this.spec.context ?? {}) ?? '{}';
-    } catch (error) {
-      this.end({
-        code: 'VALIDATION_ERROR',
-        message: `The context is not JSON-serializable: ${describe(error)}`,
-      });
-      this.flush();
-      return;
+    let contextJson = this.options.contextJson;
+    if (contextJson === undefined) {
+      if (exceedsJsonDepth(this.spec.context)) {
+        this.end({
+          code: 'VALIDATION_ERROR',
+          message: `The context is nested deeper than ${MAX_JSON_DEPTH} levels`,
+        });
+        this.flush();
+        return;
+      }
+      try {
+        contextJson = JSON.stringify(this.spec.context ?? {}) ?? '{}';
+      } catch (error) {
+        this.end({
+          code: 'VALIDATION_ERROR',
+          message: `The context is not JSON-serializable: ${describe(error)}`,
+        });
+        this.flush();
+        return;
+      }
     }
     // A run that waited behind a busy guest past its deadline (or whose cancel arrived) ends here,
     // without an engine instance being prepared for it.
@@ -168,6 +182,29 @@ export class SessionRun {
    * `TOOL_CALL_ALREADY_ANSWERED` as an {@link EnclaveError}.
    */
   submitToolResult(callId: string, outcome: ToolOutcome): void {
+    const id = this.acceptCall(callId);
+    this.queueResult(encodeToolOutcome(id, outcome, this.spec.limits));
+  }
+
+  /**
+   * Accepts a tool result already encoded by {@link encodeToolOutcome} for this call (by the pool,
+   * on the thread the answer arrived on). Throws like {@link submitToolResult}.
+   */
+  submitEncodedToolResult(callId: string, encoded: string): void {
+    this.acceptCall(callId);
+    this.queueResult(encoded);
+  }
+
+  private queueResult(encoded: string): void {
+    this.queuedResults.push(encoded);
+    if (!this.resultsScheduled) {
+      this.resultsScheduled = true;
+      queueMicrotask(() => this.flushResults());
+    }
+  }
+
+  /** Checks that `callId` is pending, marks it answered and returns its number. */
+  private acceptCall(callId: string): number {
     if (this.state === 'ended')
       throw new EnclaveError('SESSION_ENDED', `Session ${this.sessionId} has ended`);
     const id = parseCallId(callId);
@@ -182,11 +219,7 @@ export class SessionRun {
       );
     }
     this.settleCall(id);
-    this.queuedResults.push(this.encodeOutcome(id, outcome));
-    if (!this.resultsScheduled) {
-      this.resultsScheduled = true;
-      queueMicrotask(() => this.flushResults());
-    }
+    return id;
   }
 
   /** Hands every accepted tool result to the guest now, in one guest turn. */
@@ -315,6 +348,18 @@ export class SessionRun {
       } else if (kind === 5 && this.kill === undefined) {
         const id = record[1] as number;
         const toolName = record[2] as string;
+        if (exceedsJsonDepth(record[3])) {
+          // Refused inside the guest, like arguments that are too large: no tool call is made.
+          this.queueResult(
+            JSON.stringify([
+              id,
+              0,
+              'JSON_TOO_DEEP',
+              `Tool arguments are nested deeper than ${MAX_JSON_DEPTH} levels`,
+            ]),
+          );
+          continue;
+        }
         this.toolCalls += 1;
         if (this.toolCalls > limits.maxToolCalls) {
           // The bridge refuses these itself; this guards the count should it ever not.
@@ -339,7 +384,15 @@ export class SessionRun {
       if (outcome.json === undefined) this.end(undefined);
       else if (byteLength(outcome.json) > limit) {
         this.end({ code: 'RESULT_TOO_LARGE', message: `The result exceeds ${limit} bytes of JSON` });
-      } else this.end(undefined, JSON.parse(outcome.json) as unknown);
+      } else {
+        const result = JSON.parse(outcome.json) as unknown;
+        if (exceedsJsonDepth(result)) {
+          this.end({
+            code: 'JSON_TOO_DEEP',
+            message: `The result is nested deeper than ${MAX_JSON_DEPTH} levels`,
+          });
+        } else this.end(undefined, result);
+      }
     } else if (outcome.kind === 'not-serializable') {
       this.end({ code: 'RESULT_NOT_SERIALIZABLE', message: outcome.message });
     } else {
@@ -390,44 +443,6 @@ export class SessionRun {
       return { code: 'INTERNAL_ERROR', message: `The sandbox failed: ${failure.name}: ${failure.message}` };
     }
     return { code: 'INTERNAL_ERROR', message: 'The sandbox failed' };
-  }
-
-  private encodeOutcome(id: number, outcome: ToolOutcome): string {
-    if (outcome.ok) {
-      let json: string | undefined;
-      try {
-        json = JSON.stringify(outcome.result);
-      } catch (error) {
-        return JSON.stringify([
-          id,
-          0,
-          'TOOL_ERROR',
-          `The tool result is not JSON-serializable: ${describe(error)}`,
-        ]);
-      }
-      if (json === undefined) return `[${id},1]`;
-      const limit = this.spec.limits.maxToolResultBytes;
-      if (json.length > limit || (json.length * 3 > limit && byteLength(json) > limit)) {
-        return JSON.stringify([
-          id,
-          0,
-          'TOOL_RESULT_TOO_LARGE',
-          `The tool result exceeds ${limit} bytes of JSON`,
-        ]);
-      }
-      return `[${id},1,${json}]`;
-    }
-    const error = outcome.error;
-    const code = typeof error?.code === 'string' && error.code !== '' ? error.code : 'TOOL_ERROR';
-    const message = typeof error?.message === 'string' ? error.message : 'The tool failed';
-    if (error?.details !== undefined) {
-      try {
-        return JSON.stringify([id, 0, code, message, error.details]);
-      } catch {
-        // Details that cannot travel are dropped; the code and message still reach the guest.
-      }
-    }
-    return JSON.stringify([id, 0, code, message]);
   }
 
   private settleCall(id: number): void {
@@ -548,12 +563,6 @@ export class SessionRun {
       message: `The code wrote more than ${this.spec.limits.maxStdoutBytes} bytes of console output`,
     };
   }
-}
-
-function parseCallId(callId: string): number | undefined {
-  if (typeof callId !== 'string' || !callId.startsWith('call_')) return undefined;
-  const id = Number(callId.slice(5));
-  return Number.isSafeInteger(id) && id > 0 && `call_${id}` === callId ? id : undefined;
 }
 
 function byteLength(text: string): number {

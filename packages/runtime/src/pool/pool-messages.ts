@@ -1,5 +1,3 @@
-import type { RuntimeEvent, SessionLimits } from '@enclave-vm/types';
-import type { ToolOutcome } from '../executor/execution-types.js';
 import type { SandboxProviderOptions } from '../sandbox/sandbox-provider.js';
 
 /** What the pool hands a worker thread when it starts it. */
@@ -10,57 +8,40 @@ export interface PoolWorkerData {
   provider: SandboxProviderOptions;
 }
 
-/** Pool → worker: start a session. `key` names the session on this thread; `slot` is its cancel flag. */
-export interface PoolExecuteCommand {
-  type: 'execute';
-  key: number;
-  slot: number;
-  sessionId: string;
-  code: string;
-  limits: SessionLimits;
-  context: Record<string, unknown> | undefined;
-}
+/** First element of a command in a {@link PoolToWorkerMessage}. */
+export const PoolCommandKind = {
+  /**
+   * `'e', key, slot, sessionId, code, limitsJson, contextJson, isolationKey, requestedAt` (`''`: no
+   * key; `requestedAt` in ms since the epoch, so the session's deadline counts from its request).
+   */
+  execute: 'e',
+  /** `'r', key, callId, encodedOutcome` (see `encodeToolOutcome`). */
+  result: 'r',
+  /** `'c', key, reason` (`''`: none). */
+  cancel: 'c',
+} as const;
 
 /**
- * Pool → worker: tool results that arrived together, flattened as
- * `[key, callId, outcome, key, callId, outcome, ...]`.
+ * Pool → worker: every command of one tick of the calling thread, in order, flattened into strings
+ * and numbers (see {@link PoolCommandKind}). Values the guest or a tool produced travel as JSON
+ * text made on the sending thread, so the structured clone has nothing to refuse however the data
+ * is shaped, and one message per tick keeps both threads' wake-ups and copies few.
  */
-export interface PoolResultsCommand {
-  type: 'results';
-  results: (number | string | ToolOutcome)[];
-}
+export type PoolToWorkerMessage = (string | number)[];
 
-/** Pool → worker: cancel a session. */
-export interface PoolCancelCommand {
-  type: 'cancel';
-  key: number;
-  reason: string | undefined;
-}
+/** First element of a {@link WorkerToPoolMessage}. */
+export const WorkerMessageKind = {
+  /** `'ready'`: the thread is up and its warm sandboxes are ready. */
+  ready: 'ready',
+  /**
+   * `'events', handled, key, eventsJson, key, eventsJson, ...`: the events of one turn of the thread
+   * (several sessions, each batch a JSON array), and how many pool messages the thread has handled
+   * so far (an acknowledgement: a thread with unacknowledged messages is busy).
+   */
+  events: 'events',
+  /** `'lost'`: a pool message could not be read; the thread's sessions cannot be trusted to end. */
+  lost: 'lost',
+} as const;
 
-/** One thing the pool asks a worker thread to do. */
-export type PoolCommand = PoolExecuteCommand | PoolResultsCommand | PoolCancelCommand;
-
-/**
- * The one kind of message the pool sends a worker thread: every command of one tick of the calling
- * thread, in order (one message per tick keeps both threads' wake-ups and copies few).
- */
-export type PoolToWorkerMessage = PoolCommand[];
-
-/**
- * Worker → pool: the events of one turn of the thread (several sessions), flattened as
- * `[key, events, key, events, ...]`, and how many pool messages the thread has handled so far
- * (an acknowledgement: a thread with unacknowledged messages is busy).
- */
-export interface WorkerEventsMessage {
-  type: 'events';
-  handled: number;
-  batches: (number | RuntimeEvent[])[];
-}
-
-/** Worker → pool: the thread is up and its warm sandboxes are ready. */
-export interface WorkerReadyMessage {
-  type: 'ready';
-}
-
-/** Every message a worker thread sends the pool. */
-export type WorkerToPoolMessage = WorkerEventsMessage | WorkerReadyMessage;
+/** Worker → pool, flattened like {@link PoolToWorkerMessage}. */
+export type WorkerToPoolMessage = (string | number)[];

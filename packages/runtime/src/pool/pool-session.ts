@@ -6,12 +6,13 @@ import {
   type RuntimeEvent,
   type SessionLimits,
 } from '@enclave-vm/types';
+import { encodeToolOutcome, parseCallId } from '../executor/encode-tool-outcome.js';
 import type { ExecutionEventListener, ExecutionHandle, ToolOutcome } from '../executor/execution-types.js';
 
 /** What a {@link PoolSession} needs from the thread it runs on. */
 export interface PoolSessionHost {
-  /** Queues a tool result for the session's thread (sent with the others of this tick). */
-  queueResult(key: number, callId: string, outcome: ToolOutcome): void;
+  /** Queues a tool result, encoded for the guest, for the session's thread (sent with the others of this tick). */
+  queueResult(key: number, callId: string, encodedOutcome: string): void;
   /** Asks the session's thread to cancel it (also through shared memory, in case the thread is busy). */
   requestCancel(key: number, slot: number, reason: string | undefined): void;
   /** Called once when the session has ended. */
@@ -65,6 +66,11 @@ export class PoolSession implements ExecutionHandle {
     });
   }
 
+  /** The session's wall-clock timeout in ms. */
+  get timeoutMs(): number {
+    return this.limits.timeout;
+  }
+
   /** Whether the session has ended. */
   get isEnded(): boolean {
     return this.ended;
@@ -84,7 +90,7 @@ export class PoolSession implements ExecutionHandle {
       if (this.ended) return;
       if (event.type === 'tool_call') {
         this.pendingCalls.set(event.payload.callId, performance.now());
-        this.highestCallNumber = Math.max(this.highestCallNumber, callNumber(event.payload.callId));
+        this.highestCallNumber = Math.max(this.highestCallNumber, parseCallId(event.payload.callId) ?? 0);
         this.toolCalls += 1;
       } else if (event.type === 'stdout') {
         this.stdoutBytes += Buffer.byteLength(event.payload.chunk);
@@ -105,7 +111,7 @@ export class PoolSession implements ExecutionHandle {
     if (this.ended) throw new EnclaveError('SESSION_ENDED', `Session ${this.sessionId} has ended`);
     const seenAt = this.pendingCalls.get(callId);
     if (seenAt === undefined) {
-      const number = callNumber(callId);
+      const number = parseCallId(callId) ?? 0;
       if (number > 0 && number <= this.highestCallNumber) {
         throw new EnclaveError('TOOL_CALL_ALREADY_ANSWERED', `Tool call ${callId} already has a result`);
       }
@@ -119,7 +125,11 @@ export class PoolSession implements ExecutionHandle {
     if (performance.now() - seenAt >= this.limits.toolTimeout) {
       throw new EnclaveError('TOOL_CALL_ALREADY_ANSWERED', `Tool call ${callId} already timed out`);
     }
-    this.host.queueResult(this.key, callId, outcome);
+    this.host.queueResult(
+      this.key,
+      callId,
+      encodeToolOutcome(parseCallId(callId) ?? 0, outcome, this.limits),
+    );
   }
 
   /** See {@link ExecutionHandle.cancel}. */
@@ -163,11 +173,4 @@ export class PoolSession implements ExecutionHandle {
       // A failing listener must not break the session; the caller owns its listener's errors.
     }
   }
-}
-
-/** The number of a call id of the form `call_<n>`, or 0. */
-function callNumber(callId: string): number {
-  if (typeof callId !== 'string' || !callId.startsWith('call_')) return 0;
-  const number = Number(callId.slice(5));
-  return Number.isSafeInteger(number) && number > 0 && `call_${number}` === callId ? number : 0;
 }

@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
-import type { ToolOutcome } from '../executor/execution-types.js';
+import type { RuntimeEvent } from '@enclave-vm/types';
 import type { SandboxProviderOptions } from '../sandbox/sandbox-provider.js';
-import type {
-  PoolCommand,
-  PoolToWorkerMessage,
-  PoolWorkerData,
-  WorkerToPoolMessage,
+import {
+  PoolCommandKind,
+  type PoolToWorkerMessage,
+  type PoolWorkerData,
+  WorkerMessageKind,
+  type WorkerToPoolMessage,
 } from './pool-messages.js';
 import type { PoolSession, PoolSessionHost } from './pool-session.js';
 import type { PoolWorkerScript } from './worker-script.js';
@@ -25,8 +26,19 @@ export interface PoolThreadOptions {
   resourceLimits: ResourceLimits | undefined;
   /** Called when the worker exits or fails without the pool asking for it. */
   onLost: (thread: PoolThread, reason: string) => void;
-  /** Called for an execute command whose spec the structured clone refused. */
-  onRefused: (thread: PoolThread, key: number, error: unknown) => void;
+}
+
+/** What an execute command carries (the spec, its context already JSON text). */
+export interface PoolExecute {
+  key: number;
+  slot: number;
+  sessionId: string;
+  code: string;
+  limitsJson: string;
+  contextJson: string;
+  isolationKey: string | undefined;
+  /** When the session was requested, in ms since the epoch. */
+  requestedAt: number;
 }
 
 /**
@@ -55,16 +67,14 @@ export class PoolThread implements PoolSessionHost {
   private handled = 0;
   private readonly sendTimes: number[] = [];
   private sendTimesHead = 0;
-  private commands: PoolCommand[] = [];
+  private commands: PoolToWorkerMessage = [];
   private flushScheduled = false;
-  private readonly onRefused: (thread: PoolThread, key: number, error: unknown) => void;
   private markReady!: () => void;
 
   /** Starts the worker thread. */
   constructor(options: PoolThreadOptions) {
     this.index = options.index;
     this.onLost = options.onLost;
-    this.onRefused = options.onRefused;
     const flags = new SharedArrayBuffer(4 * options.capacity);
     this.cancelFlags = new Int32Array(flags);
     for (let slot = options.capacity - 1; slot >= 0; slot--) this.freeSlots.push(slot);
@@ -81,6 +91,11 @@ export class PoolThread implements PoolSessionHost {
         ? new Worker(options.script.url, workerOptions)
         : new Worker(options.script.code, { ...workerOptions, eval: true });
     this.worker.on('message', (message: WorkerToPoolMessage) => this.receive(message));
+    // Messages are strings and numbers only; should one still fail to arrive, its sessions could
+    // not be trusted to end: the thread is treated as lost.
+    this.worker.on('messageerror', (error) =>
+      this.lose(`A message of the sandbox thread was lost: ${error.message}`),
+    );
     this.worker.on('error', (error) => this.lose(`The sandbox thread failed: ${error.message}`));
     this.worker.on('exit', (code) => this.lose(`The sandbox thread exited with code ${code}`));
   }
@@ -118,19 +133,27 @@ export class PoolThread implements PoolSessionHost {
   }
 
   /**
-   * Queues a command for the worker. Everything queued in one tick goes in one message, in order
+   * Queues the start of a session. Everything queued in one tick goes in one message, in order
    * (see {@link PoolToWorkerMessage}).
    */
-  send(command: PoolCommand): void {
-    this.commands.push(command);
+  sendExecute(command: PoolExecute): void {
+    this.commands.push(
+      PoolCommandKind.execute,
+      command.key,
+      command.slot,
+      command.sessionId,
+      command.code,
+      command.limitsJson,
+      command.contextJson,
+      command.isolationKey ?? '',
+      command.requestedAt,
+    );
     this.scheduleFlush();
   }
 
   /** See {@link PoolSessionHost.queueResult}. */
-  queueResult(key: number, callId: string, outcome: ToolOutcome): void {
-    const last = this.commands[this.commands.length - 1];
-    if (last?.type === 'results') last.results.push(key, callId, outcome);
-    else this.commands.push({ type: 'results', results: [key, callId, outcome] });
+  queueResult(key: number, callId: string, encodedOutcome: string): void {
+    this.commands.push(PoolCommandKind.result, key, callId, encodedOutcome);
     this.scheduleFlush();
   }
 
@@ -138,7 +161,9 @@ export class PoolThread implements PoolSessionHost {
   requestCancel(key: number, slot: number, reason: string | undefined): void {
     // The flag reaches a thread busy in a guest (its interrupt polls read it); the message an idle one.
     Atomics.store(this.cancelFlags, slot, 1);
-    if (this.alive) this.send({ type: 'cancel', key, reason });
+    if (!this.alive) return;
+    this.commands.push(PoolCommandKind.cancel, key, reason ?? '');
+    this.scheduleFlush();
   }
 
   /** See {@link PoolSessionHost.onEnded}. */
@@ -167,44 +192,27 @@ export class PoolThread implements PoolSessionHost {
     if (!this.alive || this.commands.length === 0) return;
     const commands = this.commands;
     this.commands = [];
-    try {
-      this.post(commands);
-    } catch {
-      // Something the structured clone cannot copy (a function in a context or a tool result):
-      // send the commands one by one, results in their JSON form (as the guest would see them
-      // anyway), and refuse an execute whose spec cannot travel.
-      for (const command of commands) {
-        if (command.type === 'results') {
-          for (let index = 2; index < command.results.length; index += 3) {
-            command.results[index] = toJsonForm(command.results[index] as ToolOutcome);
-          }
-        }
-        try {
-          this.post([command]);
-        } catch (error) {
-          if (command.type === 'execute') this.onRefused(this, command.key, error);
-        }
-      }
-    }
-  }
-
-  private post(message: PoolToWorkerMessage): void {
-    this.worker.postMessage(message);
+    this.worker.postMessage(commands);
     this.sent += 1;
     this.sendTimes.push(performance.now());
   }
 
   private receive(message: WorkerToPoolMessage): void {
     if (!this.alive) return;
-    if (message.type === 'ready') {
+    const kind = message[0];
+    if (kind === WorkerMessageKind.ready) {
       this.started = true;
       this.markReady();
       return;
     }
-    this.acknowledge(message.handled);
-    const batches = message.batches;
-    for (let index = 0; index + 1 < batches.length; index += 2) {
-      this.sessions.get(batches[index] as number)?.dispatch(batches[index + 1] as never);
+    if (kind === WorkerMessageKind.lost) {
+      this.lose('The sandbox thread could not read a message of the pool');
+      return;
+    }
+    this.acknowledge(message[1] as number);
+    for (let index = 2; index + 1 < message.length; index += 2) {
+      const session = this.sessions.get(message[index] as number);
+      if (session !== undefined) session.dispatch(JSON.parse(message[index + 1] as string) as RuntimeEvent[]);
     }
   }
 
@@ -224,20 +232,5 @@ export class PoolThread implements PoolSessionHost {
     this.alive = false;
     this.markReady();
     this.onLost(this, reason);
-  }
-}
-
-function toJsonForm(outcome: ToolOutcome): ToolOutcome {
-  try {
-    const json = JSON.stringify(outcome);
-    return json === undefined ? { ok: true, result: undefined } : (JSON.parse(json) as ToolOutcome);
-  } catch (error) {
-    return {
-      ok: false,
-      error: {
-        code: 'TOOL_ERROR',
-        message: `The tool result is not JSON-serializable: ${(error as Error).message}`,
-      },
-    };
   }
 }

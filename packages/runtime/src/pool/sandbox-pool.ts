@@ -10,7 +10,9 @@ import type {
   ExecutionSpec,
   SessionExecutor,
 } from '../executor/execution-types.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../executor/json-depth.js';
 import type { SandboxProviderOptions } from '../sandbox/sandbox-provider.js';
+import { type RuntimeLogger, silentLogger } from '../worker/runtime-logger.js';
 import { PoolSession } from './pool-session.js';
 import { PoolThread } from './pool-thread.js';
 import { type PoolWorkerScript, resolvePoolWorkerScript } from './worker-script.js';
@@ -43,6 +45,12 @@ export interface SandboxPoolOptions extends SandboxProviderOptions {
   /** Resource limits of each worker thread (see `worker_threads`). */
   resourceLimits?: ResourceLimits;
   /**
+   * Where the pool reports what an operator must know: a thread terminated by the watchdog (with
+   * the session that kept it busy), a thread lost.
+   * @default silent
+   */
+  logger?: RuntimeLogger;
+  /**
    * The worker entry to start, as a path or URL. By default the built `pool-worker.js` or
    * `pool-worker.cjs` beside this bundle (or, from TypeScript sources, `src/pool/pool-worker.ts`
    * through tsx).
@@ -63,6 +71,7 @@ export class SandboxPool implements SessionExecutor {
   private readonly script: PoolWorkerScript;
   private readonly providerOptions: SandboxProviderOptions;
   private readonly resourceLimits: ResourceLimits | undefined;
+  private readonly logger: RuntimeLogger;
   private nextKey = 1;
   private active = 0;
   private closed = false;
@@ -79,6 +88,7 @@ export class SandboxPool implements SessionExecutor {
     this.watchdogGraceMs = Math.max(0, options.watchdogGraceMs ?? 2000);
     this.busyThresholdMs = Math.max(0, options.busyThresholdMs ?? 2);
     this.resourceLimits = options.resourceLimits;
+    this.logger = options.logger ?? silentLogger;
     this.providerOptions = {
       warmInstances: options.warmInstances,
       instanceMemoryMaximum: options.instanceMemoryMaximum,
@@ -114,6 +124,21 @@ export class SandboxPool implements SessionExecutor {
     if (!limits.success) {
       return this.refuse(spec, onEvent, 'VALIDATION_ERROR', `Invalid limits: ${limits.message}`);
     }
+    // The context crosses to the thread as JSON text made here: a value that cannot become JSON
+    // is refused now, without troubling the thread.
+    let contextJson: string;
+    try {
+      if (exceedsJsonDepth(spec.context))
+        throw new Error(`it is nested deeper than ${MAX_JSON_DEPTH} levels`);
+      contextJson = JSON.stringify(spec.context ?? {}) ?? '{}';
+    } catch (error) {
+      return this.refuse(
+        spec,
+        onEvent,
+        'VALIDATION_ERROR',
+        `The context is not JSON-serializable: ${(error as Error).message}`,
+      );
+    }
     const thread = this.pickThread();
     if (thread === undefined) {
       return this.refuse(
@@ -135,14 +160,15 @@ export class SandboxPool implements SessionExecutor {
         thread.onEnded(ended);
       },
     });
-    thread.send({
-      type: 'execute',
+    thread.sendExecute({
       key,
       slot,
       sessionId: spec.sessionId,
-      code: spec.code,
-      limits: spec.limits,
-      context: spec.context,
+      code: typeof spec.code === 'string' ? spec.code : String(spec.code),
+      limitsJson: JSON.stringify(spec.limits),
+      contextJson,
+      isolationKey: spec.isolationKey,
+      requestedAt: performance.timeOrigin + performance.now(),
     });
     thread.sessions.set(key, session);
     this.active += 1;
@@ -192,11 +218,8 @@ export class SandboxPool implements SessionExecutor {
       provider: this.providerOptions,
       resourceLimits: this.resourceLimits,
       onLost: (thread, reason) => {
+        if (!this.closed) this.logger.error('sandbox thread lost', { thread: thread.index, reason });
         void this.replace(thread, reason);
-      },
-      onRefused: (thread, key, error) => {
-        const message = `The execution spec cannot be sent to a thread: ${(error as Error).message}`;
-        thread.sessions.get(key)?.fail('VALIDATION_ERROR', message);
       },
     });
   }
@@ -228,6 +251,16 @@ export class SandboxPool implements SessionExecutor {
   private onStuck(session: PoolSession): void {
     for (const thread of this.threads) {
       if (thread.sessions.get(session.key) === session) {
+        // The last resort: the guards should keep every guest interruptible. Whatever slipped
+        // through is named here, with the other sessions the thread takes down.
+        this.logger.error('sandbox thread stopped answering past a session deadline; terminating it', {
+          thread: thread.index,
+          sessionId: session.sessionId,
+          timeoutMs: session.timeoutMs,
+          otherSessions: [...thread.sessions.values()]
+            .filter((other) => other !== session)
+            .map((other) => other.sessionId),
+        });
         void this.replace(thread, 'The sandbox thread stopped answering past the session deadline');
         return;
       }

@@ -218,7 +218,8 @@ class StandaloneRuntimeWorker implements RuntimeWorker {
     this.server = server;
     this.webSocketServer = webSocketServer;
     try {
-      this.executor = this.injectedExecutor ?? createSandboxPool({ size: this.settings.poolSize });
+      this.executor =
+        this.injectedExecutor ?? createSandboxPool({ size: this.settings.poolSize, logger: this.logger });
     } catch (error) {
       this.state = 'stopped';
       webSocketServer.close();
