@@ -7,7 +7,7 @@ import {
 } from 'quickjs-emscripten-core';
 import { loadQuickJSModule } from './engine-loader.js';
 import { readGuestSource } from './guest-source.js';
-import { MINIMUM_INSTANCE_BYTES } from './memory-layout.js';
+import { INTERRUPT_COUNTER_START, type MemoryLayout, MINIMUM_INSTANCE_BYTES } from './memory-layout.js';
 import { MemorySlot } from './memory-slot.js';
 
 export { MINIMUM_INSTANCE_BYTES, WASM_PAGE_BYTES } from './memory-layout.js';
@@ -21,6 +21,26 @@ const FAILED_GROWTHS_PER_ALLOCATION = 3;
 
 /** Nested console formatting (an inspect hook that logs) deeper than this prints a placeholder. */
 const MAXIMUM_FORMAT_NESTING = 4;
+
+/**
+ * Poll pacing. QuickJS calls the interrupt handler every 10,000 ticks (calls and loop iterations),
+ * never inside a built-in, so a loop of heavy built-ins (slicing a 16 MB string takes about 17 ms)
+ * would run 10,000 of them between two checks of the session's limits. One built-in touches at most
+ * about the data the session holds, at about 1 ns a byte: the handler sets the next check after
+ * POLL_BUDGET_BYTES / (bytes the heap grew past the template) ticks, between MINIMUM_POLL_TICKS and
+ * 10,000, so that the time between two checks stays under about half a second. A check costs
+ * about 0.1 µs; sessions holding little data keep the 10,000.
+ */
+const POLL_BUDGET_BYTES = 500_000_000;
+const MINIMUM_POLL_TICKS = 16;
+
+/** What poll pacing reads and writes in an instance's memory. */
+export interface PollPacing {
+  /** The build's layout (where the heap break and the interrupt counters are). */
+  readonly layout: MemoryLayout;
+  /** The heap break the instance started with: growth past it is the session's data. */
+  readonly baseline: number;
+}
 
 /** Functions of the shared realm the host calls with one value of a session realm. */
 export type SharedRealmHelper = 'formatArguments' | 'deepFreeze' | 'describeThrown' | 'serializeResult';
@@ -93,6 +113,8 @@ export class EngineInstance {
   owner: InstanceOwner | undefined;
   /** The largest guest stack limit a session of this instance had (how much stack a wipe covers). */
   largestStackSize = 0;
+  /** Bytes of the memory held by the engine template's reserved block: not the sessions' memory. */
+  reservedBytes = 0;
   private softLimitBytes: number;
   private failedGrowthsInARow = 0;
   private exhausted = false;
@@ -106,6 +128,14 @@ export class EngineInstance {
   private readonly natives: Record<NativeName, QuickJSHandle>;
   private formatNesting = 0;
   private interruptCheck: (() => boolean) | undefined;
+  private pacing: PollPacing | undefined;
+  private words: Int32Array | undefined;
+  private pacedBreak = -1;
+  private pacedLength = -1;
+  /** Ticks between two polls for the data last measured (0: QuickJS's own 10,000). */
+  private pacedTicks = 0;
+  /** Addresses of the instance's contexts (their interrupt counters are paced). */
+  private readonly contextPointers: number[] = [];
 
   /** @internal Use {@link createEngineInstance}, or the engine template's clones. */
   constructor(module: QuickJSWASMModule, slot: MemorySlot, adopt?: EnginePointers) {
@@ -129,8 +159,14 @@ export class EngineInstance {
       });
       this.sharedContext = this.runtime.newContext({ contextPointer: adopt.sharedContext as never });
     }
-    this.runtime.setInterruptHandler(() => this.interruptCheck?.() ?? false);
+    // Enables QuickJS's calls to the handler; the calls themselves are then routed straight to
+    // `poll`, past quickjs-emscripten's dispatch, since pacing makes them frequent.
+    this.runtime.setInterruptHandler(() => this.poll());
+    const callbacks = (module as unknown as { module: { callbacks: { shouldInterrupt: unknown } } }).module
+      .callbacks;
+    callbacks.shouldInterrupt = () => (this.poll() ? 1 : 0);
     const context = this.sharedContext;
+    this.addContext((context as unknown as { ctx: Lifetime<number> }).ctx.value);
     if (adopt === undefined) {
       const evaluate = (source: string, name: string) =>
         context.unwrapResult(context.evalCode(source, name, { type: 'global', strict: true }));
@@ -179,9 +215,9 @@ export class EngineInstance {
     return this.slot.memory;
   }
 
-  /** The hard cap of the memory, in bytes. */
+  /** The most memory a session of this instance can use, in bytes (the cap less the reserved block). */
   get maximumBytes(): number {
-    return this.slot.maximumBytes;
+    return this.slot.maximumBytes - this.reservedBytes;
   }
 
   /** Current size of the memory in bytes. */
@@ -192,6 +228,22 @@ export class EngineInstance {
   /** Whether an allocation failed because the memory limit was reached (sticky until reset). */
   get memoryExhausted(): boolean {
     return this.exhausted;
+  }
+
+  /** Paces the interrupt handler's calls from now on (see POLL_BUDGET_BYTES). */
+  enablePollPacing(pacing: PollPacing): void {
+    this.pacing = pacing;
+  }
+
+  /** Registers a context of this instance whose interrupt counter is paced. */
+  addContext(pointer: number): void {
+    this.contextPointers.push(pointer);
+  }
+
+  /** Forgets a context about to be freed. */
+  removeContext(pointer: number): void {
+    const index = this.contextPointers.indexOf(pointer);
+    if (index >= 0) this.contextPointers.splice(index, 1);
   }
 
   /** The addresses of the long-lived values, for clones of this instance (see {@link EnginePointers}). */
@@ -214,9 +266,15 @@ export class EngineInstance {
     };
   }
 
-  /** Sets the limit the heap may grow to for the next session, and clears the exhausted flag. */
+  /**
+   * Sets the limit the heap may grow to for the next session, and clears the exhausted flag. The
+   * block the engine template reserves (never used by any session) is not counted.
+   */
   setMemoryLimit(bytes: number): void {
-    this.softLimitBytes = Math.min(Math.max(bytes, MINIMUM_INSTANCE_BYTES), this.maximumBytes);
+    this.softLimitBytes = Math.min(
+      Math.max(bytes, MINIMUM_INSTANCE_BYTES) + this.reservedBytes,
+      this.slot.maximumBytes,
+    );
     this.failedGrowthsInARow = 0;
     this.exhausted = false;
   }
@@ -296,6 +354,40 @@ export class EngineInstance {
     }
   }
 
+  /** QuickJS's interrupt poll: true interrupts the guest; otherwise the next poll is paced. */
+  private poll(): boolean {
+    if (this.interruptCheck?.()) return true;
+    if (this.pacing !== undefined) this.pacePolls(this.pacing);
+    return false;
+  }
+
+  /** Sets every context's interrupt counter for the data the session holds or could hold without growing memory. */
+  pacePolls(pacing: PollPacing | undefined = this.pacing): void {
+    if (pacing === undefined) return;
+    const buffer = this.slot.memory.buffer;
+    let words = this.words;
+    if (words === undefined || words.buffer !== buffer) {
+      words = new Int32Array(buffer);
+      this.words = words;
+    }
+    const layout = pacing.layout;
+    const heapBreak = (words[layout.breakAddress >> 2] as number) >>> 0;
+    if (heapBreak !== this.pacedBreak || buffer.byteLength !== this.pacedLength) {
+      this.pacedBreak = heapBreak;
+      this.pacedLength = buffer.byteLength;
+      // The session can hold what its heap grew to, and fill the memory it has without growing it.
+      const data = Math.max(heapBreak, buffer.byteLength) - pacing.baseline;
+      this.pacedTicks =
+        data * INTERRUPT_COUNTER_START <= POLL_BUDGET_BYTES
+          ? 0
+          : Math.max(MINIMUM_POLL_TICKS, Math.floor(POLL_BUDGET_BYTES / data));
+    }
+    const ticks = this.pacedTicks;
+    if (ticks === 0) return;
+    const offset = layout.interruptCounterOffset;
+    for (const pointer of this.contextPointers) words[(pointer + offset) >> 2] = ticks;
+  }
+
   /** @internal Called by the memory's patched `grow`. */
   grow(deltaPages: number): number {
     const target = this.slot.byteLength + deltaPages * 65_536;
@@ -303,6 +395,8 @@ export class EngineInstance {
     try {
       const previous = this.slot.growNow(deltaPages);
       this.failedGrowthsInARow = 0;
+      // More room for data: the next poll comes sooner.
+      this.pacePolls();
       return previous;
     } catch {
       return this.refuseGrowth();

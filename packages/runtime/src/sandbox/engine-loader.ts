@@ -11,10 +11,20 @@ interface VariantParts {
 
 let parts: Promise<VariantParts> | undefined;
 
+/** A module's value whether it arrives as itself or as the `default` of a CommonJS namespace. */
+function unwrapDefault(value: unknown): unknown {
+  if (value !== null && typeof value === 'object' && 'default' in value) {
+    return (value as { default: unknown }).default;
+  }
+  return value;
+}
+
 function loadVariantParts(): Promise<VariantParts> {
-  parts ??= Promise.all([variant.importModuleLoader(), variant.importFFI()]).then(([factory, FFI]) => ({
-    factory: factory as unknown as VariantParts['factory'],
-    FFI: FFI as unknown as VariantParts['FFI'],
+  // Imported from CommonJS, the variant package's default export arrives wrapped once more.
+  const loaded = ((variant as unknown as { default?: typeof variant }).default ?? variant) as typeof variant;
+  parts ??= Promise.all([loaded.importModuleLoader(), loaded.importFFI()]).then(([factory, FFI]) => ({
+    factory: unwrapDefault(factory) as unknown as VariantParts['factory'],
+    FFI: unwrapDefault(FFI) as unknown as VariantParts['FFI'],
   }));
   return parts;
 }

@@ -9,6 +9,13 @@ const STATICS_MARGIN = 65_536;
 /** How deep below its base the template's own stack may reach (it only evaluated the guest scripts). */
 const TEMPLATE_STACK_LIMIT = 1024 * 1024;
 const PAGE = 4096;
+/**
+ * Free heap a session gets inside the module's initial memory. The rest of that memory is held by
+ * one block the template allocates and never frees (never touched, so never resident): a session
+ * that needs more grows the memory, which tells the instance at once that it holds much data and
+ * that its interrupt polls must come sooner (see poll pacing in the engine instance).
+ */
+const FREE_HEAP_BYTES = 1024 * 1024;
 
 /**
  * A prepared engine, copied for every session: one instance evaluated the guest scripts (formatter,
@@ -21,10 +28,11 @@ const PAGE = 4096;
  * thus runs in a fresh instance whose memory holds the template's bytes and zeros, never another
  * session's.
  *
- * The image is two ranges of the memory: the low region (static data and a margin for the
- * zero-initialised statics) and the range from the lowest stack byte the template wrote up to its
- * heap break. Every other byte of the template's memory is zero, so a copy of the two ranges onto a
- * wiped memory reproduces it exactly.
+ * The image is the low region (static data and a margin for the zero-initialised statics) and the
+ * range from the lowest stack byte the template wrote up to its heap break, less the hole: the
+ * block the template holds to keep the free heap small (see FREE_HEAP_BYTES), which stays zero.
+ * Every other byte of the template's memory is zero, so a copy of these ranges onto a wiped memory
+ * reproduces it exactly.
  */
 export class EngineTemplate {
   /** The layout of the QuickJS build. */
@@ -33,6 +41,7 @@ export class EngineTemplate {
   readonly extent: WipeExtent;
   private readonly low: Uint8Array;
   private readonly high: Uint8Array;
+  private readonly top: Uint8Array;
   private readonly engine: EnginePointers;
   private readonly sandbox: SandboxPointers;
 
@@ -41,6 +50,7 @@ export class EngineTemplate {
     extent: WipeExtent,
     low: Uint8Array,
     high: Uint8Array,
+    top: Uint8Array,
     engine: EnginePointers,
     sandbox: SandboxPointers,
   ) {
@@ -48,6 +58,7 @@ export class EngineTemplate {
     this.extent = extent;
     this.low = low;
     this.high = high;
+    this.top = top;
     this.engine = engine;
     this.sandbox = sandbox;
   }
@@ -60,30 +71,49 @@ export class EngineTemplate {
     const sandbox = new Sandbox(instance);
     const engine = instance.pointers();
     const prepared = sandbox.pointers();
+    const malloc = (instance.module as unknown as { module: { _malloc(size: number): number } }).module
+      ._malloc;
+    const heapBreak = () => new Uint32Array(slot.memory.buffer, layout.breakAddress, 1)[0] as number;
+    const reserve = slot.byteLength - heapBreak() - FREE_HEAP_BYTES;
+    const block = reserve > 4 * PAGE ? malloc(reserve) : 0;
+    const holeStart = block === 0 ? heapBreak() : Math.ceil(block / PAGE) * PAGE;
+    const holeEnd = block === 0 ? holeStart : Math.floor((block + reserve) / PAGE) * PAGE;
     const memory = slot.memory.buffer;
-    const heapEnd = new Uint32Array(memory, layout.breakAddress, 1)[0] as number;
+    const heapEnd = heapBreak();
     const lowEnd = Math.ceil(layout.dataEnd / PAGE) * PAGE + STATICS_MARGIN;
     const words = new Uint32Array(memory, lowEnd, (layout.stackBase - lowEnd) >> 2);
     let first = words.findIndex((word) => word !== 0);
     if (first < 0) first = words.length;
     const stackLow = Math.floor((lowEnd + first * 4) / PAGE) * PAGE;
-    if (stackLow < layout.stackBase - TEMPLATE_STACK_LIMIT || heapEnd < layout.heapBase) {
+    const bytes = new Uint8Array(memory);
+    if (
+      stackLow < layout.stackBase - TEMPLATE_STACK_LIMIT ||
+      heapEnd < layout.heapBase ||
+      holeEnd < holeStart ||
+      holeEnd > heapEnd ||
+      !bytes.subarray(holeStart, holeEnd).every((byte) => byte === 0)
+    ) {
       throw new Error('The QuickJS build does not have the memory layout the sandbox expects');
     }
-    const bytes = new Uint8Array(memory);
     return new EngineTemplate(
       layout,
-      { lowEnd, stackLow, heapEnd },
+      { lowEnd, stackLow, heapEnd, holeStart, holeEnd },
       bytes.slice(0, lowEnd),
-      bytes.slice(stackLow, heapEnd),
+      bytes.slice(stackLow, holeStart),
+      bytes.slice(holeEnd, heapEnd),
       engine,
       prepared,
     );
   }
 
+  /** Bytes of every instance's memory held by the reserved block; memories are made this much larger. */
+  get reservedBytes(): number {
+    return this.extent.holeEnd - this.extent.holeStart;
+  }
+
   /** Bytes the image holds. */
   get imageBytes(): number {
-    return this.low.length + this.high.length;
+    return this.low.length + this.high.length + this.top.length;
   }
 
   /**
@@ -97,7 +127,10 @@ export class EngineTemplate {
     const bytes = new Uint8Array(slot.memory.buffer);
     bytes.set(this.low, 0);
     bytes.set(this.high, this.extent.stackLow);
+    bytes.set(this.top, this.extent.holeEnd);
     const instance = new EngineInstance(module, slot, this.engine);
+    instance.reservedBytes = this.reservedBytes;
+    instance.enablePollPacing({ layout: this.layout, baseline: this.extent.heapEnd });
     return new Sandbox(instance, this.sandbox);
   }
 }

@@ -26,7 +26,16 @@ export interface MemoryLayout {
   readonly heapBase: number;
   /** The address of the heap break, a 32-bit value in static data. */
   readonly breakAddress: number;
+  /**
+   * Where a QuickJS context keeps its interrupt counter, as an offset from the context's address.
+   * QuickJS calls the interrupt handler when the counter runs out (it counts calls and loop
+   * iterations, 10,000 between two calls) and resets it first; the handler may set it lower.
+   */
+  readonly interruptCounterOffset: number;
 }
+
+/** What QuickJS resets a context's interrupt counter to before calling the handler. */
+export const INTERRUPT_COUNTER_START = 10_000;
 
 let layout: Promise<MemoryLayout> | undefined;
 
@@ -67,7 +76,43 @@ async function findMemoryLayout(): Promise<MemoryLayout> {
   if (breakAddress < 0 || heapBase < stackBase || heapBase > stackBase + WASM_PAGE_BYTES) {
     throw new Error('The QuickJS build does not have the memory layout the sandbox expects');
   }
-  return { dataEnd, stackBase, heapBase, breakAddress };
+  return { dataEnd, stackBase, heapBase, breakAddress, interruptCounterOffset: findInterruptCounter(module) };
+}
+
+/**
+ * The offset of the interrupt counter in a context: the one word of the context that holds the
+ * counter's start value every time the handler is called, and that the handler can lower.
+ */
+function findInterruptCounter(module: Awaited<ReturnType<typeof loadQuickJSModule>>): number {
+  const runtime = module.newRuntime();
+  const context = runtime.newContext();
+  const address = (context as unknown as { ctx: { value: number } }).ctx.value;
+  const memory = () =>
+    new Int32Array((module as unknown as { getWasmMemory(): WebAssembly.Memory }).getWasmMemory().buffer);
+  let candidates: number[] | undefined;
+  runtime.setInterruptHandler(() => {
+    const words = memory();
+    const found: number[] = [];
+    for (let offset = 0; offset < 2048; offset += 4) {
+      if (words[(address + offset) >> 2] === INTERRUPT_COUNTER_START) found.push(offset);
+    }
+    candidates = candidates === undefined ? found : candidates.filter((offset) => found.includes(offset));
+    return false;
+  });
+  context.unwrapResult(context.evalCode('for (let i = 0; i < 100000; i++) {}')).dispose();
+  const offset = candidates?.length === 1 ? (candidates[0] as number) : -1;
+  // Confirm: lowered by the handler, the counter brings the next call sooner.
+  let calls = 0;
+  runtime.setInterruptHandler(() => {
+    calls += 1;
+    if (offset >= 0) memory()[(address + offset) >> 2] = 100;
+    return false;
+  });
+  context.unwrapResult(context.evalCode('for (let i = 0; i < 100000; i++) {}')).dispose();
+  if (offset < 0 || calls < 500) {
+    throw new Error('The QuickJS build does not have the interrupt counter the sandbox expects');
+  }
+  return offset;
 }
 
 /** Reads the initial stack pointer (the module's first global) and the end of its data segments. */

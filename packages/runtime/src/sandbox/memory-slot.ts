@@ -15,6 +15,12 @@ export interface WipeExtent {
   readonly stackLow: number;
   /** End of the template's heap. */
   readonly heapEnd: number;
+  /**
+   * A range of the heap that no session can write: the block the template allocated and never
+   * frees, to keep the heap's free room small (see the engine template). Never wiped, never copied.
+   */
+  readonly holeStart: number;
+  readonly holeEnd: number;
 }
 
 /**
@@ -75,6 +81,7 @@ export class MemorySlot {
     }
     bytes.fill(0, 0, extent.lowEnd);
     const stackLow = Math.max(extent.lowEnd, Math.min(extent.stackLow, layout.stackBase - stackWindowBytes));
-    bytes.fill(0, stackLow, Math.max(heapBreak, extent.heapEnd));
+    bytes.fill(0, stackLow, extent.holeStart);
+    bytes.fill(0, extent.holeEnd, Math.max(heapBreak, extent.heapEnd));
   }
 }

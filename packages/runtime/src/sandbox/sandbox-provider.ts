@@ -113,7 +113,7 @@ export class SandboxProvider {
   async prewarm(): Promise<void> {
     const template = await this.loadTemplate();
     while (!this.closed && this.ready.length < this.warmInstances) {
-      const sandbox = await template.clone(this.takeMemory(this.instanceMemoryMaximum));
+      const sandbox = await template.clone(this.takeMemory(template, this.instanceMemoryMaximum));
       if (this.closed) {
         this.drop(sandbox.instance);
         return;
@@ -229,13 +229,16 @@ export class SandboxProvider {
     return sandbox;
   }
 
-  /** A wiped memory of the standard cap, or a new one (larger caps are never recycled). */
-  private takeMemory(maximumBytes: number): MemorySlot {
+  /**
+   * A wiped memory of the standard cap, or a new one (larger caps are never recycled). Memories are
+   * made larger by the template's reserved block, so sessions get their whole limit.
+   */
+  private takeMemory(template: EngineTemplate, maximumBytes: number): MemorySlot {
     if (maximumBytes <= this.instanceMemoryMaximum) {
       const recycled = this.idleMemories.pop();
       if (recycled !== undefined) return recycled;
     }
-    return new MemorySlot(Math.max(maximumBytes, this.instanceMemoryMaximum));
+    return new MemorySlot(Math.max(maximumBytes, this.instanceMemoryMaximum) + template.reservedBytes);
   }
 
   /**
@@ -251,7 +254,8 @@ export class SandboxProvider {
     if (
       template === undefined ||
       this.closed ||
-      slot.maximumBytes !== Math.max(this.instanceMemoryMaximum, MINIMUM_INSTANCE_BYTES) ||
+      instance.maximumBytes < this.instanceMemoryMaximum ||
+      instance.maximumBytes > Math.max(this.instanceMemoryMaximum, MINIMUM_INSTANCE_BYTES) + 65_536 ||
       slot.byteLength > this.recycleAboveBytes ||
       this.idleMemories.length >= this.maxIdleMemories
     ) {
@@ -278,9 +282,10 @@ export class SandboxProvider {
       return;
     }
     this.cloning += 1;
-    const memory = this.takeMemory(Math.max(waiter.memoryLimit, this.instanceMemoryMaximum));
     this.loadTemplate()
-      .then((template) => template.clone(memory))
+      .then((template) =>
+        template.clone(this.takeMemory(template, Math.max(waiter.memoryLimit, this.instanceMemoryMaximum))),
+      )
       .then(
         (sandbox) => {
           this.cloning -= 1;
@@ -288,7 +293,7 @@ export class SandboxProvider {
           if (first !== undefined && !first.cancelled && sandbox.instance.maximumBytes >= first.memoryLimit) {
             this.waiters.shift();
             first.resolve(this.prepare(sandbox, first.memoryLimit));
-          } else if (!this.closed && sandbox.instance.maximumBytes === this.instanceMemoryMaximum) {
+          } else if (!this.closed && sandbox.instance.maximumBytes <= this.instanceMemoryMaximum + 65_536) {
             this.ready.push(sandbox);
           } else {
             this.drop(sandbox.instance);
@@ -321,9 +326,8 @@ export class SandboxProvider {
       return;
     }
     this.cloning += 1;
-    const memory = this.takeMemory(this.instanceMemoryMaximum);
     this.loadTemplate()
-      .then((template) => template.clone(memory))
+      .then((template) => template.clone(this.takeMemory(template, this.instanceMemoryMaximum)))
       .then(
         (sandbox) => {
           this.cloning -= 1;

@@ -122,6 +122,7 @@ export class Sandbox {
     if (adopt !== undefined) {
       const context = instance.runtime.newContext({ contextPointer: adopt.context as never });
       this.context = context;
+      instance.addContext(adopt.context);
       const handle = (pointer: number) =>
         (
           context as unknown as { memory: { heapValueHandle(pointer: number): QuickJSHandle } }
@@ -139,6 +140,7 @@ export class Sandbox {
     }
     const context = instance.runtime.newContext();
     this.context = context;
+    instance.addContext((context as unknown as { ctx: { value: number } }).ctx.value);
     const intrinsics = context.unwrapResult(
       context.evalCode(INTRINSICS_SOURCE, 'enclave:intrinsics', { type: 'global' }),
     );
@@ -272,6 +274,7 @@ export class Sandbox {
     this.interruptCheck = undefined;
     this.stopListener = undefined;
     if (this.instance.owner === this.ownerRecord) this.instance.owner = undefined;
+    this.instance.removeContext((this.context as unknown as { ctx: { value: number } }).ctx.value);
     if (this.poisoned) return;
     try {
       for (const handle of Object.values(this.bridge)) handle.dispose();
@@ -285,6 +288,7 @@ export class Sandbox {
     const started = performance.now();
     this.enteredAt = started;
     this.instance.setInterruptCheck(this.pollInterrupt);
+    this.instance.pacePolls();
     let failure: GuestFailure | undefined;
     try {
       const error = enter();
