@@ -12,6 +12,16 @@ function catalogOf(source: OpenApiSourceConfig, registry = new ToolRegistry()): 
   return new CatalogHandler(registry, [source], { logger: silent });
 }
 
+/** The JSON Schema of an action's `body` argument. */
+function bodySchemaOf(
+  action: { inputSchema?: Record<string, unknown> } | undefined,
+): Record<string, unknown> {
+  const properties = action?.inputSchema?.properties as Record<string, Record<string, unknown>> | undefined;
+  const body = properties?.body;
+  if (body === undefined) throw new Error('the action takes no body');
+  return body;
+}
+
 /** Whether a value holds a `$ref` anywhere. */
 function holdsReference(value: unknown): boolean {
   return JSON.stringify(value).includes('"$ref"');
@@ -93,8 +103,8 @@ describe('catalog documents', () => {
     await catalog.ready();
     const actions = catalog.getCatalog().actions;
     expect(actions.map((action) => action.name)).toEqual(['inventory_searchItems', 'inventory_putItem']);
-    const put = actions[1]?.inputSchema as { properties: { body: Record<string, unknown> } };
-    expect(put.properties.body).toMatchObject({
+    const put = bodySchemaOf(actions[1]);
+    expect(put).toMatchObject({
       properties: {
         quantity: { type: 'integer', minimum: 0, exclusiveMaximum: 1_000_000 },
         kind: { const: 'item' },
@@ -128,8 +138,7 @@ describe('catalog documents', () => {
     expect(response.actions.map((action) => action.name)).toEqual(['trees_createNode', 'trees_createPerson']);
     // Plain JSON: no cycle, no $ref.
     expect(holdsReference(response)).toBe(false);
-    const node = (response.actions[0]?.inputSchema as { properties: { body: Record<string, unknown> } })
-      .properties.body;
+    const node = bodySchemaOf(response.actions[0]);
     expect(node).toMatchObject({
       type: 'object',
       required: ['label'],
@@ -151,8 +160,7 @@ describe('catalog documents', () => {
       success: false,
       message: 'body.label: required argument is missing',
     });
-    const person = (response.actions[1]?.inputSchema as { properties: { body: Record<string, unknown> } })
-      .properties.body;
+    const person = bodySchemaOf(response.actions[1]);
     expect(person).toMatchObject({
       properties: {
         employer: {
