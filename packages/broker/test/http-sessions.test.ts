@@ -199,19 +199,4 @@ describe('CatalogHandler', () => {
       await app.close();
     }
   });
-
-  it('refuses OpenAPI sources with CONFIGURATION_ERROR until polling them is supported', () => {
-    const create = () =>
-      new CatalogHandler(new ToolRegistry(), [
-        { name: 'user-service', url: 'http://127.0.0.1:1/openapi.json' },
-      ]);
-    let thrown: unknown;
-    try {
-      create();
-    } catch (error) {
-      thrown = error;
-    }
-    expect(EnclaveError.isInstance(thrown) && thrown.code).toBe('CONFIGURATION_ERROR');
-    expect(String(thrown)).toMatch(/OpenAPI/);
-  });
 });
