@@ -1,7 +1,6 @@
 import {
   CancelSessionResponseSchema,
   CatalogResponseSchema,
-  EnclaveError,
   HealthResponseSchema,
   SessionInfoSchema,
 } from '@enclave-vm/types';
