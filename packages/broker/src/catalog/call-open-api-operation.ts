@@ -1,6 +1,8 @@
 import { EnclaveError } from '@enclave-vm/types';
-import { abortReason, fetchWithinOrigins, readLimitedText } from './fetch-within-origins.js';
+import { abortReason } from './abort-reason.js';
+import type { HttpAgents } from './http-agents.js';
 import type { OpenApiOperation, OperationParameter } from './open-api-operation.js';
+import { type OriginBoundAnswer, requestWithinOrigins } from './request-within-origins.js';
 import type { ResolvedSourceConfig } from './resolve-source-config.js';
 
 /** Largest response an operation call reads (16 MiB, the PERMISSIVE level's largest tool result). */
@@ -23,6 +25,7 @@ export async function callOpenApiOperation(
   operation: OpenApiOperation,
   args: Record<string, unknown>,
   source: ResolvedSourceConfig,
+  agents: HttpAgents,
   signal: AbortSignal,
 ): Promise<unknown> {
   const url = operationUrl(operation, args);
@@ -58,23 +61,18 @@ export async function callOpenApiOperation(
       : new EnclaveError('UPSTREAM_UNAVAILABLE', `${what} failed: ${String(error)}`, { cause: error });
   };
   let text: string;
-  let response: Response;
+  let response: OriginBoundAnswer;
   try {
-    response = await fetchWithinOrigins({
+    response = await requestWithinOrigins({
       method: operation.method,
       url,
       headers,
       ...(body === undefined ? {} : { body }),
       signal: combined,
       allowedOrigins: source.allowedOrigins,
+      agents,
     });
-    text = await readLimitedText(
-      response,
-      MAX_OPERATION_RESPONSE_BYTES,
-      what,
-      'TOOL_RESULT_TOO_LARGE',
-      combined,
-    );
+    text = await response.readText(MAX_OPERATION_RESPONSE_BYTES, what, 'TOOL_RESULT_TOO_LARGE');
   } catch (error) {
     throw failure(error);
   }
@@ -216,12 +214,12 @@ function serializeQuery(parameter: OperationParameter, value: unknown): string[]
 }
 
 function parseAnswer(
-  response: Response,
+  response: OriginBoundAnswer,
   text: string,
   what: string,
 ): { value: unknown; error?: EnclaveError } {
   if (text === '') return { value: null };
-  const type = response.headers.get('content-type') ?? '';
+  const type = response.header('content-type') ?? '';
   if (!/[/+]json\b/i.test(type)) return { value: text };
   try {
     return { value: JSON.parse(text) };
@@ -236,7 +234,7 @@ function parseAnswer(
   }
 }
 
-function statusError(what: string, response: Response, body: unknown): EnclaveError {
+function statusError(what: string, response: OriginBoundAnswer, body: unknown): EnclaveError {
   const status = response.status;
   const retryable = status >= 500 || status === 408 || status === 429;
   const code = retryable ? 'UPSTREAM_UNAVAILABLE' : 'UPSTREAM_CLIENT_ERROR';
@@ -245,7 +243,7 @@ function statusError(what: string, response: Response, body: unknown): EnclaveEr
     shownBody === '' || shownBody === 'null'
       ? ''
       : `: ${shownBody.length > QUOTED_BODY_CHARS ? `${shownBody.slice(0, QUOTED_BODY_CHARS)}…` : shownBody}`;
-  const retryAfter = response.headers.get('retry-after');
+  const retryAfter = response.header('retry-after');
   return new EnclaveError(
     code,
     `${what} answered ${status}${response.statusText === '' ? '' : ` ${response.statusText}`}${quoted}`,
@@ -253,7 +251,7 @@ function statusError(what: string, response: Response, body: unknown): EnclaveEr
       details: {
         status,
         body: shownBody.length > KEPT_BODY_CHARS ? `${shownBody.slice(0, KEPT_BODY_CHARS)}…` : body,
-        ...(retryAfter === null ? {} : { retryAfter }),
+        ...(retryAfter === undefined ? {} : { retryAfter }),
       },
     },
   );

@@ -247,7 +247,8 @@ export class CatalogHandler implements AsyncDisposable {
       this.toolRegistry.registerJsonSchemaTool(operation.name, {
         description: action.description ?? `${operation.method} ${operation.path}`,
         inputSchema: operation.inputSchema,
-        handler: (args, context) => callOpenApiOperation(operation, args, source.config, context.signal),
+        handler: (args, context) =>
+          callOpenApiOperation(operation, args, source.config, source.agents, context.signal),
       });
       const definition = this.toolRegistry.get(operation.name) as ToolDefinition;
       after.set(operation.name, { action, hash, callHash, definition });

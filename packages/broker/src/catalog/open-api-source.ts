@@ -3,9 +3,10 @@ import { computeBackoffDelay } from '@enclave-vm/stream';
 import { type CatalogServiceStatus, EnclaveError, toEnclaveError, type WireError } from '@enclave-vm/types';
 import type { Logger } from '../options/broker-options.js';
 import { buildOpenApiOperations } from './build-open-api-operations.js';
-import { fetchWithinOrigins, readLimitedText } from './fetch-within-origins.js';
+import { HttpAgents } from './http-agents.js';
 import { loadOpenApiDocument } from './load-open-api-document.js';
 import type { OpenApiOperation } from './open-api-operation.js';
+import { requestWithinOrigins } from './request-within-origins.js';
 import type { ResolvedSourceConfig } from './resolve-source-config.js';
 
 /** Largest OpenAPI document read (64 MiB). */
@@ -41,6 +42,8 @@ export interface OpenApiSourceOptions {
  */
 export class OpenApiSource {
   readonly config: ResolvedSourceConfig;
+  /** Keep-alive connection pools for the document fetch and the operation calls of this source. */
+  readonly agents = new HttpAgents();
   private current: SourceState = {
     operations: [],
     lastUpdated: '',
@@ -87,6 +90,7 @@ export class OpenApiSource {
     this.closed.abort(new EnclaveError('SHUTTING_DOWN', 'The catalog is closing'));
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.agents.close();
   }
 
   private schedule(): void {
@@ -118,20 +122,21 @@ export class OpenApiSource {
       if (this.etag !== undefined) headers['if-none-match'] = this.etag;
       if (this.lastModified !== undefined) headers['if-modified-since'] = this.lastModified;
       Object.assign(headers, config.headers);
-      const response = await fetchWithinOrigins({
+      const response = await requestWithinOrigins({
         method: 'GET',
         url: config.url,
         headers,
         signal,
         allowedOrigins: config.allowedOrigins,
+        agents: this.agents,
       });
       if (response.status === 304) {
-        await response.body?.cancel().catch(() => undefined);
+        response.discard();
         this.succeeded();
         return;
       }
       if (response.status < 200 || response.status > 299) {
-        await response.body?.cancel().catch(() => undefined);
+        response.discard();
         const code = response.status >= 500 || response.status === 408 || response.status === 429;
         throw new EnclaveError(
           code ? 'UPSTREAM_UNAVAILABLE' : 'UPSTREAM_CLIENT_ERROR',
@@ -139,7 +144,7 @@ export class OpenApiSource {
           { details: { status: response.status } },
         );
       }
-      const text = await readLimitedText(response, MAX_DOCUMENT_BYTES, what, 'OPENAPI_INVALID', signal);
+      const text = await response.readText(MAX_DOCUMENT_BYTES, what, 'OPENAPI_INVALID');
       const documentHash = createHash('sha256').update(text).digest('hex');
       if (documentHash !== this.documentHash) {
         const document = await loadOpenApiDocument(text, config.name);
@@ -151,8 +156,8 @@ export class OpenApiSource {
         this.options.onOperations(this, previous);
       }
       // Validators are kept only from a document that loaded: a 304 must never confirm a bad one.
-      this.etag = response.headers.get('etag') ?? undefined;
-      this.lastModified = response.headers.get('last-modified') ?? undefined;
+      this.etag = response.header('etag');
+      this.lastModified = response.header('last-modified');
       this.succeeded();
     } catch (caught) {
       if (this.closed.signal.aborted) return;
