@@ -1,10 +1,10 @@
 import { EnclaveError } from '@enclave-vm/types';
 import { assignToolNames, compareOperations } from './assign-tool-names.js';
+import { JsonSchemaConverter } from './json-schema-converter.js';
 import type { OpenApiDocument } from './load-open-api-document.js';
 import type { OpenApiOperation, OperationBody, OperationParameter } from './open-api-operation.js';
 import { isJsonObject, resolvePointer } from './resolve-pointer.js';
 import type { ResolvedSourceConfig } from './resolve-source-config.js';
-import { JsonSchemaConverter } from './to-json-schema.js';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 /** Header parameters OpenAPI says to ignore: the request's own headers carry them. */

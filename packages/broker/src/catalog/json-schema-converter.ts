@@ -66,8 +66,8 @@ const JSON_TYPES = new Set(['null', 'boolean', 'object', 'array', 'number', 'str
  *   `exclusiveMaximum` become numbers, `example` becomes `examples`, Swagger's `type: file` a string;
  * - OpenAPI-only keywords (`discriminator`, `xml`, `externalDocs`, `x-…`) are dropped, and `readOnly`
  *   properties are left out (they belong to responses, not to arguments);
- * - a schema past 20,000 nodes or 48 levels is cut with `{}` (a shared subschema referenced from many
- *   places could otherwise expand exponentially).
+ * - a schema past 20,000 nodes or 48 levels is cut there with a schema that accepts anything (a
+ *   shared subschema referenced from many places could otherwise expand exponentially).
  */
 export class JsonSchemaConverter {
   private nodes = 0;
