@@ -3,6 +3,7 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { CatalogHandler, type OpenApiSourceConfig, ToolRegistry } from '../src/index.js';
 import { recordingLogger } from './catalog-helpers.js';
+import { runEncrypted } from './encryption-helpers.js';
 import { EventReader, postJson, startTestBroker } from './http-test-helpers.js';
 import { readFixture, startOpenApiService } from './open-api-test-service.js';
 
@@ -54,6 +55,44 @@ describe('GET /code/actions', () => {
       },
     });
     await broker.broker.cancelSession(event.sessionId);
+  });
+});
+
+describe('catalog_changed in an encrypted session', () => {
+  it('arrives sealed like every other event, and opens to the change', async () => {
+    await using service = await startOpenApiService();
+    const clock = (operations: string[]) => ({
+      openapi: '3.0.3',
+      info: { title: 'clock', version: '1' },
+      paths: Object.fromEntries(
+        operations.map((name) => [
+          `/${name}`,
+          { get: { operationId: name, responses: { 200: { description: 'ok' } } } },
+        ]),
+      ),
+    });
+    service.setSpec(clock(['now']));
+    await using broker = await startTestBroker({ openApiSources: [{ name: 'clock', url: service.specUrl }] });
+    broker.broker.tools.register({
+      name: 'changeTheCatalog',
+      description: 'Adds an operation to the clock service and polls it',
+      parameters: {},
+      handler: async () => {
+        service.setSpec(clock(['now', 'secretLater']));
+        await broker.broker.catalog.refresh();
+        return 'changed';
+      },
+    });
+    const session = await runEncrypted(broker.url, { code: 'return await tools.changeTheCatalog({})' });
+    expect(session.text).not.toContain('secretLater');
+    expect(session.wire.filter((event) => event.type === 'catalog_changed')).toEqual([]);
+    const changed = session.events.find((event) => event.type === 'catalog_changed');
+    expect(changed?.payload).toEqual({
+      version: broker.broker.catalog.getCatalog().version,
+      addedActions: ['clock_secretLater'],
+      removedActions: [],
+      updatedActions: [],
+    });
   });
 });
 
