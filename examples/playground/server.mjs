@@ -6,6 +6,7 @@ import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createBroker, createBrokerApp, ToolRegistry } from '@enclave-vm/broker';
 import { z } from 'zod';
+import { startDemoService } from './demo-service.mjs';
 
 /** Where `vite build` writes the page. */
 export const PAGE_DIRECTORY = fileURLToPath(new URL('./dist/', import.meta.url));
@@ -43,6 +44,8 @@ const CONTENT_TYPES = Object.freeze({
  *   Further broker options (e.g. `poolSize`, `securityLevel`). Default: the broker's defaults.
  * @property {(broker: import('@enclave-vm/broker').EnclaveBroker) => void} [configureBroker]
  *   Called with the broker before the server listens: register your own tools here.
+ * @property {boolean} [notesService] Start the demo notes service (demo-service.mjs) and add it as the
+ *   OpenAPI source `notes`, so the catalog has actions. Default true.
  */
 
 /**
@@ -56,7 +59,8 @@ const CONTENT_TYPES = Object.freeze({
 
 /**
  * Creates the playground's broker: the embedded sandbox with two broker tools, `getCurrentTime`
- * (arguments described with zod) and `users:list` (a `ToolRegistry` tool with parameters).
+ * (arguments described with zod) and `users:list` (a `ToolRegistry` tool with parameters), plus the
+ * actions of `options.openApiSources`.
  *
  * @param {Omit<import('@enclave-vm/broker').BrokerOptions, 'tools'>} [options]
  * @returns {import('@enclave-vm/broker').EnclaveBroker}
@@ -79,8 +83,9 @@ export function createPlaygroundBroker(options = {}) {
 }
 
 /**
- * Starts the playground: the broker's API (`POST /execute`, `/sessions/…`, `/health`, …) and the
- * page at `/`, on one port.
+ * Starts the playground: the broker's API (`POST /execute`, `/sessions/…`, `/code/actions`, `/health`,
+ * …) and the page at `/`, on one port, and the demo notes service whose operations are the catalog's
+ * actions (`notes_listNotes`, `notes_createNote`, `notes_getNote`).
  *
  * @param {PlaygroundServerOptions} [options]
  * @returns {Promise<PlaygroundServer>}
@@ -104,9 +109,15 @@ export async function startPlayground(options = {}) {
     pageDirectory = PAGE_DIRECTORY,
     brokerOptions,
     configureBroker,
+    notesService = true,
   } = options;
   const page = await readPage(pageDirectory);
-  const broker = createPlaygroundBroker(brokerOptions);
+  const notes = notesService ? await startDemoService() : undefined;
+  const openApiSources = [
+    ...(notes === undefined ? [] : [{ name: 'notes', url: notes.specUrl }]),
+    ...(brokerOptions?.openApiSources ?? []),
+  ];
+  const broker = createPlaygroundBroker({ ...brokerOptions, openApiSources });
   configureBroker?.(broker);
   const app = await createBrokerApp(broker);
   if (page === undefined) {
@@ -123,6 +134,7 @@ export async function startPlayground(options = {}) {
   } catch (error) {
     await broker.close();
     await app.close();
+    await notes?.close();
     throw error;
   }
   const address = app.server.address();
@@ -136,7 +148,10 @@ export async function startPlayground(options = {}) {
     broker,
     close() {
       // The broker first: running sessions end with a `final` that still reaches their streams.
-      closing ??= broker.close().finally(() => app.close());
+      closing ??= broker
+        .close()
+        .finally(() => app.close())
+        .finally(() => notes?.close());
       return closing;
     },
   };

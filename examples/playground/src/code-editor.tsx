@@ -1,4 +1,4 @@
-import { type KeyboardEvent, type ReactElement, useLayoutEffect, useRef } from 'react';
+import { type KeyboardEvent, type ReactElement, type RefObject, useLayoutEffect, useRef } from 'react';
 
 /** What one press of Tab inserts. */
 const INDENT = '  ';
@@ -9,14 +9,17 @@ export interface CodeEditorProps {
   onChange(value: string): void;
   /** Called on Ctrl+Enter (⌘+Enter on a Mac). */
   onRun(): void;
+  /** Receives the textarea, e.g. to insert text at its caret. */
+  textareaRef?: RefObject<HTMLTextAreaElement | null>;
 }
 
 /**
  * A monospace code editor on a plain textarea: Tab indents, Shift+Tab outdents the line, Ctrl+Enter
  * runs. Escape, then Tab, moves the focus on (so the keyboard never gets stuck in the editor).
  */
-export function CodeEditor({ value, onChange, onRun }: CodeEditorProps): ReactElement {
-  const textarea = useRef<HTMLTextAreaElement>(null);
+export function CodeEditor({ value, onChange, onRun, textareaRef }: CodeEditorProps): ReactElement {
+  const ownTextarea = useRef<HTMLTextAreaElement>(null);
+  const textarea = textareaRef ?? ownTextarea;
   const caretAfterRender = useRef<number | undefined>(undefined);
   const tabLeaves = useRef(false);
 

@@ -1,6 +1,7 @@
 import { EnclaveProvider, useEnclaveSession } from '@enclave-vm/react';
-import { type ReactElement, useState } from 'react';
+import { type ReactElement, useRef, useState } from 'react';
 import { browserInfo } from './browser-info.js';
+import { CatalogPanel } from './catalog-panel.js';
 import { CodeEditor } from './code-editor.js';
 import { OutcomePanel } from './outcome-panel.js';
 import { OutputPanel } from './output-panel.js';
@@ -34,6 +35,23 @@ function Playground({
   const [snippetId, setSnippetId] = useState<string | undefined>(FIRST_SNIPPET.id);
   const [timeLimitSeconds, setTimeLimitSeconds] = useState(FIRST_SNIPPET.timeLimitSeconds);
   const running = session.state === 'running';
+  const editor = useRef<HTMLTextAreaElement>(null);
+  const catalogVersion = session.events.findLast((event) => event.type === 'catalog_changed');
+
+  // A click in the catalog puts the call on a line of its own at the caret.
+  const insert = (line: string): void => {
+    const textarea = editor.current;
+    const at = textarea === null ? code.length : textarea.selectionStart;
+    const before = code.slice(0, at);
+    const text = `${before === '' || before.endsWith('\n') ? '' : '\n'}${line}\n`;
+    const next = before + text + code.slice(at);
+    setCode(next);
+    setSnippetId(undefined);
+    requestAnimationFrame(() => {
+      textarea?.focus();
+      textarea?.setSelectionRange(at + text.length, at + text.length);
+    });
+  };
 
   const run = (): void => {
     void session.execute(code, { timeout: Math.max(1, timeLimitSeconds) * 1000 });
@@ -67,6 +85,7 @@ function Playground({
           <h2 id="code-heading">Code</h2>
           <SnippetPicker snippets={SNIPPETS} selectedId={snippetId} onPick={pick} />
           <CodeEditor
+            textareaRef={editor}
             value={code}
             onChange={(value) => {
               setCode(value);
@@ -98,9 +117,15 @@ function Playground({
             <span className="hint">Ctrl+Enter runs · Tab indents</span>
           </div>
           <p className="tools-help">
-            Broker tools: <code>getCurrentTime</code>, <code>users:list</code>. Page tools:{' '}
-            <code>confirm</code>, <code>browserInfo</code>.
+            Broker tools: <code>getCurrentTime</code>, <code>users:list</code>, and the catalog's actions
+            below. Page tools: <code>confirm</code>, <code>browserInfo</code>.
           </p>
+          <CatalogPanel
+            onInsert={insert}
+            catalogVersion={
+              catalogVersion?.type === 'catalog_changed' ? catalogVersion.payload.version : undefined
+            }
+          />
         </section>
 
         <div className="results">

@@ -9,6 +9,14 @@ import { launchChromium } from './launch-chromium.js';
 
 /** Where the screenshot goes: `test-output/` at the repository root (git-ignored). */
 const SCREENSHOT_PATH = join(PLAYGROUND_DIRECTORY, '..', '..', 'test-output', 'playground.png');
+/** The catalog view after an inserted call ran. */
+const CATALOG_SCREENSHOT_PATH = join(
+  PLAYGROUND_DIRECTORY,
+  '..',
+  '..',
+  'test-output',
+  'playground-catalog.png',
+);
 /** The page while the code waits for the Yes/No answer. */
 const QUESTION_SCREENSHOT_PATH = join(
   PLAYGROUND_DIRECTORY,
@@ -193,5 +201,66 @@ describe('the playground page in Chromium', () => {
     expect(await textOnceShown('result', 'celsius')).toBe(
       '{\n  "city": "Paris",\n  "forecast": "sunny",\n  "celsius": 21\n}',
     );
+  });
+
+  it('lists the catalog’s actions with their argument schemas; a click inserts a call that runs', async ({
+    annotate,
+  }) => {
+    const catalog = page.getByTestId('catalog');
+    const actions = catalog.getByTestId('catalog-action');
+    await actions.first().waitFor();
+    expect(await actions.count()).toBe(3);
+    expect(await catalog.getByTestId('catalog-service').textContent()).toBe('notes · 3 actions · ok');
+    const create = actions.filter({ hasText: 'notes_createNote' });
+    expect(await create.textContent()).toContain('Create a note');
+    await create.getByText('Arguments').click();
+    const schema = (await create.locator('pre').textContent()) ?? '';
+    expect(JSON.parse(schema)).toMatchObject({
+      type: 'object',
+      required: ['body'],
+      properties: { body: { required: ['title'], properties: { title: { type: 'string', minLength: 1 } } } },
+    });
+
+    const editor = page.getByRole('textbox', { name: 'Code' });
+    await editor.fill('');
+    await create.getByRole('button', { name: 'notes_createNote' }).click();
+    expect(await editor.inputValue()).toBe(
+      "const result = await tools.notes_createNote({ body: { title: '' } });\n",
+    );
+    // The caret is after the inserted line: the next click adds the next line there.
+    await actions
+      .filter({ hasText: 'notes_listNotes' })
+      .getByRole('button', { name: 'notes_listNotes' })
+      .click();
+    expect(await editor.inputValue()).toBe(
+      "const result = await tools.notes_createNote({ body: { title: '' } });\n" +
+        'const result = await tools.notes_listNotes({});\n',
+    );
+
+    await editor.fill(
+      [
+        "const created = await tools.notes_createNote({ body: { title: 'From the catalog', tags: ['demo'] } });",
+        "const found = await tools.notes_listNotes({ tag: 'demo' });",
+        'return found.map((note) => note.title);',
+      ].join('\n'),
+    );
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    expect(await textOnceShown('result', 'From the catalog')).toBe('[\n  "From the catalog"\n]');
+    const card = await toolCallCard('notes_createNote', 'completed');
+    expect(await card.textContent()).toContain('"id": "4"');
+
+    // Invalid arguments are refused before anything is sent.
+    await editor.fill("return await tools.notes_createNote({ body: { title: '' } });");
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    expect(await textOnceShown('error', 'TOOL_VALIDATION_ERROR')).toContain(
+      'body.title: must NOT have fewer than 1 characters',
+    );
+
+    await mkdir(join(CATALOG_SCREENSHOT_PATH, '..'), { recursive: true });
+    await page.screenshot({ path: CATALOG_SCREENSHOT_PATH, fullPage: true });
+    await annotate('Screenshot of the catalog view', {
+      path: CATALOG_SCREENSHOT_PATH,
+      contentType: 'image/png',
+    });
   });
 });

@@ -1,4 +1,4 @@
-import type { EnclaveError, ToolAnswerer, WireError } from '@enclave-vm/types';
+import type { CatalogChange, EnclaveError, ToolAnswerer, WireError } from '@enclave-vm/types';
 import type { Logger } from './options/broker-options.js';
 import type { Session } from './sessions/session.js';
 
@@ -38,6 +38,12 @@ export interface BrokerEventMap {
    * the call failed (see `completion.error`).
    */
   'tool:completed': (session: Session, tool: string, result: unknown, completion: ToolCompletionInfo) => void;
+  /**
+   * The action catalog changed (an OpenAPI source gained, lost or changed operations): the registry
+   * already has the new tools, and running sessions get a `catalog_changed` event with the same
+   * payload.
+   */
+  'catalog:changed': (change: CatalogChange) => void;
 }
 
 /** Names of the broker's events. */

@@ -23,6 +23,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { BrokerEventEmitter, type BrokerEventMap, type BrokerEventName } from './broker-events.js';
+import { CatalogHandler } from './catalog/catalog-handler.js';
 import { createBrokerApp } from './http/create-broker-app.js';
 import type { BrokerOptions, Logger } from './options/broker-options.js';
 import { parseBody } from './parse-body.js';
@@ -133,6 +134,11 @@ export class EnclaveBroker implements AsyncDisposable {
    * the console.
    */
   readonly logger: Logger;
+  /**
+   * The action catalog of `options.openApiSources`: its operations are tools of {@link tools}, kept
+   * current by polling, and served at `GET /code/actions`.
+   */
+  readonly catalog: CatalogHandler;
   private readonly settings: ResolvedSettings;
   private readonly store: SessionStore;
   private readonly events: BrokerEventEmitter;
@@ -150,7 +156,8 @@ export class EnclaveBroker implements AsyncDisposable {
   private readonly runHost: SessionRunHost;
 
   /**
-   * Creates a broker. Nothing starts until the first session or `listen`. Throws
+   * Creates a broker. Only the polling of `openApiSources` starts at once; the runtime and the HTTP
+   * server wait for the first session or `listen`. Throws
    * `CONFIGURATION_ERROR` for invalid options, and for `redis`: the Redis session store is not
    * available yet.
    */
@@ -167,6 +174,11 @@ export class EnclaveBroker implements AsyncDisposable {
     this.tools = options.tools ?? new ToolRegistry();
     this.logger = options.logger ?? consoleWarningLogger;
     this.events = new BrokerEventEmitter(this.logger);
+    this.catalog = new CatalogHandler(this.tools, options.openApiSources ?? [], { logger: this.logger });
+    this.catalog.on('changed', (change) => {
+      for (const run of this.runs.values()) run.catalogChanged(change);
+      this.events.emit('catalog:changed', change);
+    });
     this.store = new InMemorySessionStore({ maxEventLogSize: this.settings.maxEventLogSize });
     const interval = this.settings.heartbeatInterval;
     this.heartbeats = new DeadlineQueue<SessionRun>({
@@ -251,6 +263,8 @@ export class EnclaveBroker implements AsyncDisposable {
     const body = parseBody(ExecuteRequestSchema, request, 'execute request');
     const context = copyContext(body.context);
     this.assertOpen();
+    // A session started right after the broker sees every source's first answer.
+    await this.catalog.ready();
     const executor = await this.ensureExecutor();
     this.assertOpen();
     const now = Date.now();
@@ -467,8 +481,8 @@ export class EnclaveBroker implements AsyncDisposable {
 
   /**
    * Shuts down gracefully: new sessions are refused with `SHUTTING_DOWN`, every running session ends
-   * with `error` + `final` (code `SHUTTING_DOWN`, so open streams finish), the HTTP server stops and
-   * the runtime is closed. Idempotent.
+   * with `error` + `final` (code `SHUTTING_DOWN`, so open streams finish), the catalog stops polling
+   * and removes its tools, the HTTP server stops and the runtime is closed. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= this.shutDown();
@@ -602,6 +616,7 @@ export class EnclaveBroker implements AsyncDisposable {
   private async shutDown(): Promise<void> {
     const error = new EnclaveError('SHUTTING_DOWN', 'The broker is shutting down');
     for (const run of [...this.runs.values()]) run.end(error);
+    await this.catalog.close();
     this.heartbeats.close();
     this.expiries.close();
     const failures: unknown[] = [];

@@ -42,17 +42,35 @@ export { ToolRegistry } from './tools/tool-registry.js';
 export type {
   AuthenticatedUser,
   ExecutionContext,
+  JsonSchemaToolConfig,
   ParameterDef,
   ToolDefinition,
   ToolHandler,
   ZodToolConfig,
 } from './tools/tool-types.js';
 
-// --- http ---
-export type { CatalogAction, CatalogResponse, CatalogService } from '@enclave-vm/types';
-export type { CatalogRoute } from './catalog/catalog-handler.js';
+// --- catalog ---
+export type {
+  CatalogAction,
+  CatalogChange,
+  CatalogResponse,
+  CatalogService,
+  CatalogServiceStatus,
+} from '@enclave-vm/types';
+export type {
+  CatalogChangeListener,
+  CatalogHandlerOptions,
+  CatalogRoute,
+} from './catalog/catalog-handler.js';
 export { CatalogHandler } from './catalog/catalog-handler.js';
-export type { OpenApiSourceConfig } from './catalog/open-api-source-config.js';
+export type {
+  OpenApiOperationFilter,
+  OpenApiOperationInfo,
+  OpenApiSourceConfig,
+} from './catalog/open-api-source-config.js';
+export { DEFAULT_POLL_INTERVAL, DEFAULT_SOURCE_TIMEOUT } from './catalog/resolve-source-config.js';
+
+// --- http ---
 export type { CreateBrokerAppOptions } from './http/create-broker-app.js';
 export { createBrokerApp } from './http/create-broker-app.js';
 export type { EnclaveBrokerPluginOptions } from './http/enclave-broker-plugin.js';

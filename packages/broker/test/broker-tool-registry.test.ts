@@ -266,3 +266,82 @@ describe('ToolRegistry', () => {
     expect(new ToolRegistry().getDocumentation()).toContain('No tools are available.');
   });
 });
+
+describe('ToolRegistry.registerJsonSchemaTool', () => {
+  const inputSchema = {
+    type: 'object',
+    properties: { city: { type: 'string', minLength: 1 }, days: { type: 'integer', format: 'int32' } },
+    required: ['city'],
+    additionalProperties: false,
+  };
+
+  it('checks arguments with the JSON Schema before the handler runs, and passes them unchanged', async () => {
+    const registry = new ToolRegistry();
+    const seen: unknown[] = [];
+    registry.registerJsonSchemaTool('forecast', {
+      description: 'Forecast for a city',
+      inputSchema,
+      handler: async (args) => {
+        seen.push(args);
+        return 'sunny';
+      },
+    });
+    await expect(registry.call('forecast', { city: 'Oslo', days: 3 }, context('forecast'))).resolves.toBe(
+      'sunny',
+    );
+    const invalid = await rejection(registry.call('forecast', { days: 2 ** 40 }, context('forecast')));
+    expect(invalid.code).toBe('TOOL_VALIDATION_ERROR');
+    expect(invalid.message).toBe(
+      'Invalid arguments for tool forecast: city: required argument is missing; days: must match format "int32"',
+    );
+    expect(invalid.details).toEqual({
+      issues: [
+        { path: 'city', message: 'required argument is missing' },
+        { path: 'days', message: 'must match format "int32"' },
+      ],
+    });
+    // Called directly, the definition's handler checks too.
+    const direct = await rejection(registry.get('forecast')?.handler({ city: '' }) ?? Promise.resolve());
+    expect(direct.message).toBe(
+      'Invalid arguments for tool forecast: city: must NOT have fewer than 1 characters',
+    );
+    expect(seen).toEqual([{ city: 'Oslo', days: 3 }]);
+    expect(registry.get('forecast')?.parameters).toEqual({
+      city: { type: 'string', description: '', required: true },
+      days: { type: 'number', description: '' },
+    });
+    expect(registry.getDocumentation()).toContain('Call: `await tools.forecast({ city, days })`');
+  });
+
+  it('refuses a taken name or an invalid config with CONFIGURATION_ERROR', () => {
+    const registry = new ToolRegistry();
+    registry.registerJsonSchemaTool('forecast', { description: '', inputSchema, handler: async () => null });
+    expect(
+      thrown(() =>
+        registry.registerJsonSchemaTool('forecast', {
+          description: '',
+          inputSchema,
+          handler: async () => null,
+        }),
+      ).message,
+    ).toBe('A tool named "forecast" is already registered');
+    expect(
+      thrown(() =>
+        registry.registerJsonSchemaTool('other', {
+          description: '',
+          inputSchema: 'object' as never,
+          handler: async () => null,
+        }),
+      ).code,
+    ).toBe('CONFIGURATION_ERROR');
+    expect(registry.unregister('forecast')).toBe(true);
+    // The name is free again, with a new schema.
+    registry.registerJsonSchemaTool('forecast', {
+      description: '',
+      inputSchema: { type: 'object', properties: { zip: { type: 'string' } }, required: ['zip'] },
+      handler: async () => null,
+    });
+    expect(registry.validateArguments('forecast', { city: 'Oslo' })).toMatchObject({ success: false });
+    expect(registry.validateArguments('forecast', { zip: '0150' })).toMatchObject({ success: true });
+  });
+});

@@ -145,7 +145,16 @@ export class EnclaveClient {
     });
   }
 
-  /** The actions the broker offers from its OpenAPI sources (`GET /code/actions`). */
+  /**
+   * The broker's action catalog (`GET /code/actions`): the actions its OpenAPI sources offer, each
+   * with its argument JSON Schema; the services, with `status` (`ok`, `stale`, `unavailable`) and
+   * the last poll's `error`; and a `version` that changes with the actions (compare it, or watch
+   * for `catalog_changed` events in a session, to know when to list them again).
+   *
+   * @example
+   * const { actions, version } = await client.listActions();
+   * const call = actions.find((action) => action.name === 'user-service_listUsers');
+   */
   listActions(options: RequestOptions = {}): Promise<CatalogResponse> {
     return this.http.json('GET', '/code/actions', (value) => validate(CatalogResponseSchema, value), {
       retryNetworkFailures: true,

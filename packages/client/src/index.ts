@@ -1,7 +1,11 @@
 // Public API of @enclave-vm/client. Named exports only.
 
 export type {
+  CatalogAction,
+  CatalogChange,
   CatalogResponse,
+  CatalogService,
+  CatalogServiceStatus,
   ErrorCode,
   EventFilter,
   ExecutionStats,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WireErrorSchema } from './wire-error.js';
 
 /** One action of the catalog (`GET /code/actions`). */
 export const CatalogActionSchema = z.object({
@@ -19,6 +20,12 @@ export const CatalogActionSchema = z.object({
 /** One action of the catalog. */
 export type CatalogAction = z.infer<typeof CatalogActionSchema>;
 
+/** How a service's last poll went (see {@link CatalogServiceSchema}). */
+export const CatalogServiceStatusSchema = z.enum(['ok', 'stale', 'unavailable']);
+
+/** How a service's last poll went. */
+export type CatalogServiceStatus = z.infer<typeof CatalogServiceStatusSchema>;
+
 /** One connected OpenAPI service. */
 export const CatalogServiceSchema = z.object({
   /** Service name (from the source configuration). */
@@ -29,6 +36,14 @@ export const CatalogServiceSchema = z.object({
   lastUpdated: z.string(),
   /** Number of actions from this service. */
   actionCount: z.number().int().nonnegative(),
+  /**
+   * `ok`: the last poll succeeded. `stale`: the last poll failed and the actions of the last good
+   * document are still served. `unavailable`: no poll has succeeded yet, so the service has no
+   * actions. Absent from brokers that predate it.
+   */
+  status: CatalogServiceStatusSchema.optional(),
+  /** Why the last poll failed, when `status` is not `ok`. Never contains the source's headers. */
+  error: WireErrorSchema.optional(),
 });
 
 /** One connected OpenAPI service. */
@@ -46,3 +61,21 @@ export const CatalogResponseSchema = z.object({
 
 /** Response of `GET /code/actions`. */
 export type CatalogResponse = z.infer<typeof CatalogResponseSchema>;
+
+/**
+ * What changed in the catalog: the broker's `catalog:changed` event and the payload of the
+ * `catalog_changed` stream event. Action names are sorted.
+ */
+export const CatalogChangeSchema = z.object({
+  /** The catalog's new `version`. */
+  version: z.string(),
+  /** Actions that are new in this version. */
+  addedActions: z.array(z.string()),
+  /** Actions that are gone in this version. */
+  removedActions: z.array(z.string()),
+  /** Actions still present whose description, input schema, tags or deprecation changed. */
+  updatedActions: z.array(z.string()).optional(),
+});
+
+/** What changed in the catalog. */
+export type CatalogChange = z.infer<typeof CatalogChangeSchema>;

@@ -102,6 +102,25 @@ export const ERROR_CODES = {
     httpStatus: 413,
     retryable: false,
   },
+  // HTTP services called by tools (OpenAPI actions)
+  UPSTREAM_CLIENT_ERROR: {
+    description:
+      'The HTTP service behind a tool refused the request with a 4xx status (details.status); sending it again will not help.',
+    httpStatus: 502,
+    retryable: false,
+  },
+  UPSTREAM_UNAVAILABLE: {
+    description:
+      'The HTTP service behind a tool could not be reached, or answered 5xx, 408 or 429 (details.status).',
+    httpStatus: 502,
+    retryable: true,
+  },
+  OPENAPI_INVALID: {
+    description:
+      'An OpenAPI document cannot be used: it does not parse, is not valid OpenAPI, or sends calls to an origin that is not allowed.',
+    httpStatus: 502,
+    retryable: false,
+  },
   // Execution
   SYNTAX_ERROR: { description: 'The code does not parse.', httpStatus: 400, retryable: false },
   EXECUTION_ERROR: { description: 'The code threw an uncaught error.', httpStatus: 422, retryable: false },

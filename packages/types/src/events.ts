@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CatalogChangeSchema } from './catalog.js';
 import { CallIdSchema, SessionIdSchema, ToolNameSchema } from './ids.js';
 import { SecurityLevelSchema, SessionLimitsSchema } from './limits.js';
 import { PROTOCOL_VERSION } from './protocol-version.js';
@@ -14,6 +15,7 @@ export const EVENT_TYPES = [
   'heartbeat',
   'final',
   'error',
+  'catalog_changed',
 ] as const;
 
 /** Zod schema of an event type name. */
@@ -123,6 +125,12 @@ export const ErrorPayloadSchema = z.object({
   details: z.unknown().optional(),
 });
 
+/**
+ * `catalog_changed` payload: the broker's action catalog changed while the session ran (tools were
+ * added to or removed from what `tools` can call from now on).
+ */
+export const CatalogChangedPayloadSchema = CatalogChangeSchema;
+
 const envelopeShape = {
   protocolVersion: z.string().min(1).max(20),
   sessionId: SessionIdSchema,
@@ -155,6 +163,8 @@ export const HeartbeatEventSchema = eventSchema('heartbeat', HeartbeatPayloadSch
 export const FinalEventSchema = eventSchema('final', FinalPayloadSchema);
 /** `error` event. */
 export const ErrorEventSchema = eventSchema('error', ErrorPayloadSchema);
+/** `catalog_changed` event. */
+export const CatalogChangedEventSchema = eventSchema('catalog_changed', CatalogChangedPayloadSchema);
 
 /** Any plain (unencrypted) event, discriminated by `type`. */
 export const StreamEventSchema = z.discriminatedUnion('type', [
@@ -166,6 +176,7 @@ export const StreamEventSchema = z.discriminatedUnion('type', [
   HeartbeatEventSchema,
   FinalEventSchema,
   ErrorEventSchema,
+  CatalogChangedEventSchema,
 ]);
 
 /**
@@ -194,6 +205,7 @@ export const WireEventSchema = z.discriminatedUnion('type', [
   HeartbeatEventSchema,
   FinalEventSchema,
   ErrorEventSchema,
+  CatalogChangedEventSchema,
   EncryptedEventSchema,
 ]);
 
@@ -213,6 +225,8 @@ export type HeartbeatPayload = z.infer<typeof HeartbeatPayloadSchema>;
 export type FinalPayload = z.infer<typeof FinalPayloadSchema>;
 /** `error` payload. */
 export type ErrorPayload = z.infer<typeof ErrorPayloadSchema>;
+/** `catalog_changed` payload. */
+export type CatalogChangedPayload = z.infer<typeof CatalogChangedPayloadSchema>;
 
 /** `session_init` event. */
 export type SessionInitEvent = z.infer<typeof SessionInitEventSchema>;
@@ -230,6 +244,8 @@ export type HeartbeatEvent = z.infer<typeof HeartbeatEventSchema>;
 export type FinalEvent = z.infer<typeof FinalEventSchema>;
 /** `error` event. */
 export type ErrorEvent = z.infer<typeof ErrorEventSchema>;
+/** `catalog_changed` event. */
+export type CatalogChangedEvent = z.infer<typeof CatalogChangedEventSchema>;
 /** Any plain event. */
 export type StreamEvent = z.infer<typeof StreamEventSchema>;
 /** An encrypted event. */

@@ -39,10 +39,21 @@ export const EVENT_FIXTURES = {
     type: 'error',
     payload: { code: 'EXECUTION_ERROR', message: 'TypeError: x is not a function', recoverable: false },
   },
-  final: { ...envelope, seq: 8, type: 'final', payload: { ok: true, result: 3, stats } },
+  catalog_changed: {
+    ...envelope,
+    seq: 8,
+    type: 'catalog_changed',
+    payload: {
+      version: '5f1c0e4b9a',
+      addedActions: ['user-service_deleteUser'],
+      removedActions: ['user-service_legacySearch'],
+      updatedActions: [],
+    },
+  },
+  final: { ...envelope, seq: 9, type: 'final', payload: { ok: true, result: 3, stats } },
   encrypted: {
     ...envelope,
-    seq: 9,
+    seq: 10,
     type: 'encrypted',
     payload: { iv: 'AAECAwQFBgcICQoL', ciphertext: 'c2VhbGVkIGJ5dGVz' },
   },
@@ -113,6 +124,17 @@ export const HTTP_FIXTURES = {
     actions: [{ name: 'user-service_listUsers', description: 'List all users', service: 'user-service' }],
     services: [
       { name: 'user-service', specUrl: '', lastUpdated: '2026-03-31T12:00:00.000Z', actionCount: 1 },
+      {
+        name: 'billing',
+        specUrl: 'http://billing.internal/openapi.json',
+        lastUpdated: '',
+        actionCount: 0,
+        status: 'unavailable',
+        error: {
+          code: 'UPSTREAM_UNAVAILABLE',
+          message: 'GET http://billing.internal/openapi.json failed: connection refused',
+        },
+      },
     ],
     version: 'a1b2c3d4',
   },

@@ -1,10 +1,24 @@
-export type { CatalogAction, CatalogResponse, CatalogService } from './catalog.js';
-export { CatalogActionSchema, CatalogResponseSchema, CatalogServiceSchema } from './catalog.js';
+export type {
+  CatalogAction,
+  CatalogChange,
+  CatalogResponse,
+  CatalogService,
+  CatalogServiceStatus,
+} from './catalog.js';
+export {
+  CatalogActionSchema,
+  CatalogChangeSchema,
+  CatalogResponseSchema,
+  CatalogServiceSchema,
+  CatalogServiceStatusSchema,
+} from './catalog.js';
 export type { EnclaveErrorOptions } from './enclave-error.js';
 export { EnclaveError, toEnclaveError } from './enclave-error.js';
 export type { ErrorCode, ErrorCodeInfo } from './error-codes.js';
 export { ERROR_CODES, ErrorCodeSchema, getErrorCodeInfo, isErrorCode } from './error-codes.js';
 export type {
+  CatalogChangedEvent,
+  CatalogChangedPayload,
   EncryptedEvent,
   EncryptionParams,
   ErrorEvent,
@@ -32,6 +46,8 @@ export type {
   WireEvent,
 } from './events.js';
 export {
+  CatalogChangedEventSchema,
+  CatalogChangedPayloadSchema,
   createEvent,
   EncryptedEventSchema,
   EncryptionParamsSchema,

@@ -2,7 +2,6 @@ import { EnclaveError } from '@enclave-vm/types';
 import fastifyCors from '@fastify/cors';
 import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { CatalogHandler } from '../catalog/catalog-handler.js';
 import type { EnclaveBroker } from '../enclave-broker.js';
 import type { CorsOptions } from '../options/broker-options.js';
 import { ActiveStreams } from './active-streams.js';
@@ -74,7 +73,6 @@ export const enclaveBrokerPlugin: FastifyPluginAsync<EnclaveBrokerPluginOptions>
     bodyLimit: resolveBodyLimit(brokerOptions.bodyLimit),
     logger,
   };
-  const catalog = new CatalogHandler(broker.tools);
 
   // Only JSON bodies: fastify's text/plain parser would let a string body reach validation.
   app.removeContentTypeParser('text/plain');
@@ -106,7 +104,7 @@ export const enclaveBrokerPlugin: FastifyPluginAsync<EnclaveBrokerPluginOptions>
   registerSessionRoutes(app, context);
   registerToolResultRoute(app, context);
   registerEventsRoute(app, context);
-  for (const route of catalog.getRoutes()) {
+  for (const route of broker.catalog.getRoutes()) {
     app.route({
       method: route.method,
       url: route.path,

@@ -1,4 +1,5 @@
 import type { SecurityLevel, SessionLimitsOverride } from '@enclave-vm/types';
+import type { OpenApiSourceConfig } from '../catalog/open-api-source-config.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { AuthenticatedUser, ToolHandler } from '../tools/tool-types.js';
 
@@ -94,6 +95,11 @@ export interface BrokerOptions {
   tools?: ToolRegistry;
   /** Handler for tool names the registry does not know; without it such calls go to the client. */
   toolHandler?: ToolHandler;
+  /**
+   * OpenAPI services whose operations become tools (`${name}_${operationId}`) and catalog actions
+   * (`GET /code/actions`), polled to stay current. See `broker.catalog`.
+   */
+  openApiSources?: OpenApiSourceConfig[];
   /** Ms after creation at which a session and its event log are discarded. @default 300000 */
   sessionTimeout?: number;
   /** Sessions running at once; more get SESSION_LIMIT_REACHED (429). @default 1000 */

@@ -1,5 +1,6 @@
 import type { ExecutionHandle, SessionExecutor, ToolOutcome } from '@enclave-vm/runtime';
 import {
+  type CatalogChange,
   createEvent,
   EnclaveError,
   type EventPayloadMap,
@@ -183,6 +184,12 @@ export class SessionRun {
     if (!this.running) return false;
     this.emit('heartbeat', EMPTY_PAYLOAD);
     return true;
+  }
+
+  /** Logs a `catalog_changed` event, unless the run has not been announced yet or has ended. */
+  catalogChanged(change: CatalogChange): void {
+    if (this.seq === 0 || this.isEnded) return;
+    this.emit('catalog_changed', change);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { EnclaveError, formatIssues, ToolNameSchema } from '@enclave-vm/types';
 import { z } from 'zod';
+import { createJsonSchemaCheck } from './json-schema-check.js';
 import {
   type ArgumentsCheck,
   checkParameterArguments,
@@ -13,7 +14,13 @@ import {
   formatToolDocumentation,
   type ToolDocumentation,
 } from './tool-documentation.js';
-import type { ExecutionContext, ParameterDef, ToolDefinition, ZodToolConfig } from './tool-types.js';
+import type {
+  ExecutionContext,
+  JsonSchemaToolConfig,
+  ParameterDef,
+  ToolDefinition,
+  ZodToolConfig,
+} from './tool-types.js';
 
 interface RegistryEntry {
   readonly definition: ToolDefinition;
@@ -21,6 +28,8 @@ interface RegistryEntry {
   readonly documentation: ToolDocumentation;
   readonly check: (args: unknown) => ArgumentsCheck;
   readonly run: (args: Record<string, unknown>, context: ExecutionContext) => Promise<unknown>;
+  /** Frees what the entry holds beyond the registry (a compiled validator). */
+  readonly release?: () => void;
 }
 
 /**
@@ -151,9 +160,63 @@ export class ToolRegistry {
     });
   }
 
+  /**
+   * Registers a tool whose arguments are described by a JSON Schema (draft 2020-12; the OpenAPI
+   * catalog registers its operations this way). Arguments are checked with Ajv before the handler
+   * runs and are passed unchanged (no defaults injected, no coercion). Throws `CONFIGURATION_ERROR`
+   * when the name is taken or the config is invalid.
+   *
+   * @example
+   * tools.registerJsonSchemaTool('weather_forecast', {
+   *   description: 'Forecast for a city',
+   *   inputSchema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+   *   handler: async ({ city }) => forecast(String(city)),
+   * });
+   */
+  registerJsonSchemaTool(name: string, config: JsonSchemaToolConfig): void {
+    const toolName = checkName(name);
+    this.assertFree(toolName);
+    if (!isPlainObject(config)) throw configurationError(`Tool ${toolName}: the config must be an object`);
+    const description = checkDescription(toolName, config.description);
+    if (!isPlainObject(config.inputSchema)) {
+      throw configurationError(`Tool ${toolName}: inputSchema must be a JSON Schema object`);
+    }
+    if (typeof config.handler !== 'function') {
+      throw configurationError(`Tool ${toolName}: handler must be a function`);
+    }
+    const handler = config.handler;
+    const inputSchema = config.inputSchema;
+    const validator = createJsonSchemaCheck(inputSchema);
+    const run = async (args: Record<string, unknown>, context: ExecutionContext): Promise<unknown> =>
+      handler(args, context);
+    const documentedArguments = argumentsFromJsonSchema(inputSchema);
+    this.entries.set(toolName, {
+      definition: {
+        name: toolName,
+        description,
+        parameters: argumentsToParameters(documentedArguments ?? []),
+        // Called directly, the handler still gets checked arguments and a context.
+        handler: async (args, context) => {
+          const checked = validator.check(args);
+          if (!checked.success) throw validationError(toolName, checked);
+          return run(checked.args, context ?? detachedContext(toolName));
+        },
+      },
+      inputSchema,
+      documentation: { name: toolName, description, inputSchema, arguments: documentedArguments },
+      check: validator.check,
+      run,
+      release: validator.release,
+    });
+  }
+
   /** Removes a tool; returns whether it was registered. */
   unregister(name: string): boolean {
-    return this.entries.delete(name);
+    const entry = this.entries.get(name);
+    if (entry === undefined) return false;
+    this.entries.delete(name);
+    entry.release?.();
+    return true;
   }
 
   /** The tool with this name, or `undefined`. */

@@ -50,3 +50,14 @@ export interface ZodToolConfig<Schema extends z.ZodType = z.ZodType> {
   argsSchema: Schema;
   handler: (args: z.output<Schema>, context: ExecutionContext) => unknown | Promise<unknown>;
 }
+
+/**
+ * A tool as `ToolRegistry.registerJsonSchemaTool(name, …)` takes it: arguments described by a JSON
+ * Schema (draft 2020-12) of an object.
+ */
+export interface JsonSchemaToolConfig {
+  description: string;
+  /** JSON Schema of the arguments object; plain JSON (it is served in the catalog and documentation). */
+  inputSchema: Record<string, unknown>;
+  handler: (args: Record<string, unknown>, context: ExecutionContext) => unknown | Promise<unknown>;
+}

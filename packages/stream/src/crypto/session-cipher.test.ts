@@ -84,7 +84,7 @@ describe('SessionCipher events', () => {
       expect(opened).toEqual(event);
       expect(StreamEventSchema.parse(opened)).toEqual(event);
     }
-    expect(client.lastOpenedSeq).toBe(8);
+    expect(client.lastOpenedSeq).toBe(Math.max(...events.map((event) => event.seq)));
   });
 
   it('refuses an event whose ciphertext, IV, seq or session id was changed, and then opens the genuine one', async () => {
