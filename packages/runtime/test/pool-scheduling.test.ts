@@ -200,6 +200,59 @@ describe('the handle', () => {
       await small.close();
     }
   });
+
+  it('starts and answers other sessions while a session of the thread waits for its tool result', async () => {
+    const small = createSandboxPool({ size: 1 });
+    await small.ready();
+    try {
+      const slow = runCode(small, "return await tools.slow({ after: 'the others' })", {
+        tools: { slow: () => sleep(400).then(() => 'last') },
+      });
+      const quick = await Promise.all(
+        Array.from({ length: 20 }, (_, index) =>
+          runCode(
+            small,
+            `let total = 0; for (let i = 0; i < 5; i++) total += await tools.add({ n: ${index} }); return total`,
+            {
+              tools: { add: (args) => (args as { n: number }).n },
+            },
+          ),
+        ),
+      );
+      expect(quick.map((outcome) => outcome.final.result)).toEqual(
+        Array.from({ length: 20 }, (_, index) => index * 5),
+      );
+      const waited = await slow;
+      expect(waited.final.result).toBe('last');
+      expect(Math.max(...quick.map((outcome) => outcome.endedAt))).toBeLessThan(waited.endedAt);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('ends a waiting session at its deadline while another keeps its thread answering tool calls', async () => {
+    const small = createSandboxPool({ size: 1 });
+    await small.ready();
+    try {
+      const busy = runCode(small, 'for (;;) await tools.tick()', {
+        tools: { tick: () => 1 },
+        limits: { timeout: 1_500, maxToolCalls: 10_000_000 },
+      });
+      await sleep(50);
+      const waiter = runCode(small, 'await tools.never()', {
+        ignoreToolCalls: true,
+        limits: { timeout: 300 },
+      });
+      const waited = await waiter;
+      expect(waited.error?.code).toBe('EXECUTION_TIMEOUT');
+      const looped = await busy;
+      expect(looped.error?.code).toBe('EXECUTION_TIMEOUT');
+      expect(looped.final.stats.toolCalls).toBeGreaterThan(100);
+      expect(waited.endedAt).toBeLessThan(looped.endedAt);
+    } finally {
+      await small.close();
+    }
+  });
 });
 
 describe('capacity and shutdown', () => {

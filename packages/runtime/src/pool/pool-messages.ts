@@ -1,9 +1,14 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { SandboxProviderOptions } from '../sandbox/sandbox-provider.js';
 
 /** What the pool hands a worker thread when it starts it. */
 export interface PoolWorkerData {
   /** One flag per session slot; the pool sets a slot's flag to cancel a session while its thread is busy. */
   cancelFlags: SharedArrayBuffer;
+  /** The shared memory of the thread's channel (see `ThreadChannel`). */
+  channel: SharedArrayBuffer;
+  /** The thread's end of the port that carries the channel's frames too large for its rings. */
+  bulkPort: MessagePort;
   /** Options of the thread's sandbox provider. */
   provider: SandboxProviderOptions;
 }
@@ -23,25 +28,25 @@ export const PoolCommandKind = {
 
 /**
  * Pool → worker: every command of one tick of the calling thread, in order, flattened into strings
- * and numbers (see {@link PoolCommandKind}). Values the guest or a tool produced travel as JSON
- * text made on the sending thread, so the structured clone has nothing to refuse however the data
- * is shaped, and one message per tick keeps both threads' wake-ups and copies few.
+ * and numbers (see {@link PoolCommandKind}): one frame of the thread's channel. Values the guest or
+ * a tool produced travel as JSON text made on the sending thread, so nothing can fail to arrive
+ * however the data is shaped, and one frame per tick keeps both threads' wake-ups and copies few.
  */
 export type PoolToWorkerMessage = (string | number)[];
 
-/** First element of a {@link WorkerToPoolMessage}. */
+/**
+ * Worker → pool, one frame of the thread's channel per turn of the thread: `key, eventsJson, key,
+ * eventsJson, ...`, the events of every session that turn produced (each batch a JSON array).
+ */
+export type WorkerEventsMessage = (string | number)[];
+
+/** Worker → pool over the worker's message port (rare messages only; events use the channel). */
 export const WorkerMessageKind = {
   /** `'ready'`: the thread is up and its warm sandboxes are ready. */
   ready: 'ready',
-  /**
-   * `'events', handled, key, eventsJson, key, eventsJson, ...`: the events of one turn of the thread
-   * (several sessions, each batch a JSON array), and how many pool messages the thread has handled
-   * so far (an acknowledgement: a thread with unacknowledged messages is busy).
-   */
-  events: 'events',
-  /** `'lost'`: a pool message could not be read; the thread's sessions cannot be trusted to end. */
+  /** `'lost'`: a message could not be read; the thread's sessions cannot be trusted to end. */
   lost: 'lost',
 } as const;
 
-/** Worker → pool, flattened like {@link PoolToWorkerMessage}. */
-export type WorkerToPoolMessage = (string | number)[];
+/** Worker → pool over the worker's message port. */
+export type WorkerToPoolMessage = [string];

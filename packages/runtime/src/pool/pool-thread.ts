@@ -1,15 +1,17 @@
 import { performance } from 'node:perf_hooks';
-import { type ResourceLimits, Worker } from 'node:worker_threads';
+import { MessageChannel, type ResourceLimits, Worker } from 'node:worker_threads';
 import type { RuntimeEvent } from '@enclave-vm/types';
 import type { SandboxProviderOptions } from '../sandbox/sandbox-provider.js';
 import {
   PoolCommandKind,
   type PoolToWorkerMessage,
   type PoolWorkerData,
+  type WorkerEventsMessage,
   WorkerMessageKind,
   type WorkerToPoolMessage,
 } from './pool-messages.js';
 import type { PoolSession, PoolSessionHost } from './pool-session.js';
+import { createChannelMemory, ThreadChannel } from './thread-channel.js';
 import type { PoolWorkerScript } from './worker-script.js';
 
 /** Options of one {@link PoolThread}. */
@@ -42,9 +44,10 @@ export interface PoolExecute {
 }
 
 /**
- * The main-thread side of one worker thread: starts it, sends it one message per tick with every
- * command of that tick (executes, tool results, cancels), routes its event batches to the
- * sessions, and tracks acknowledgements so the pool can tell a busy thread from an idle one.
+ * The main-thread side of one worker thread: starts it, sends it one frame per tick with every
+ * command of that tick (executes, tool results, cancels) over their shared-memory channel, routes
+ * its event batches to the sessions as they arrive (woken by `Atomics.waitAsync`, never blocking),
+ * and reads how many frames it has handled so the pool can tell a busy thread from an idle one.
  */
 export class PoolThread implements PoolSessionHost {
   /** Position of the thread in the pool. */
@@ -60,10 +63,10 @@ export class PoolThread implements PoolSessionHost {
   /** When the pool last gave the thread a session (it may still be preparing its next sandbox). */
   lastAssignedAt = 0;
   private readonly worker: Worker;
+  private readonly channel: ThreadChannel;
   private readonly cancelFlags: Int32Array;
   private readonly freeSlots: number[] = [];
   private readonly onLost: (thread: PoolThread, reason: string) => void;
-  private sent = 0;
   private handled = 0;
   private readonly sendTimes: number[] = [];
   private sendTimesHead = 0;
@@ -81,11 +84,24 @@ export class PoolThread implements PoolSessionHost {
     this.ready = new Promise((resolve) => {
       this.markReady = resolve;
     });
-    const workerData: PoolWorkerData = { cancelFlags: flags, provider: options.provider };
+    const memory = createChannelMemory();
+    const bulk = new MessageChannel();
+    this.channel = new ThreadChannel(memory, 'pool', bulk.port1);
+    const workerData: PoolWorkerData = {
+      cancelFlags: flags,
+      channel: memory,
+      bulkPort: bulk.port2,
+      provider: options.provider,
+    };
     // The worker inherits the process's flags except `--input-type`, which Node refuses for a
     // worker started from a file (it is set when the host itself runs from `node -e`).
     const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
-    const workerOptions = { workerData, resourceLimits: options.resourceLimits, execArgv };
+    const workerOptions = {
+      workerData,
+      transferList: [bulk.port2],
+      resourceLimits: options.resourceLimits,
+      execArgv,
+    };
     this.worker =
       options.script.kind === 'file'
         ? new Worker(options.script.url, workerOptions)
@@ -98,6 +114,7 @@ export class PoolThread implements PoolSessionHost {
     );
     this.worker.on('error', (error) => this.lose(`The sandbox thread failed: ${error.message}`));
     this.worker.on('exit', (code) => this.lose(`The sandbox thread exited with code ${code}`));
+    this.listen();
   }
 
   /** Sessions running on the thread. */
@@ -110,14 +127,15 @@ export class PoolThread implements PoolSessionHost {
     return this.freeSlots.length > 0;
   }
 
-  /** Messages sent and not yet acknowledged. */
+  /** Frames sent and not yet handled by the thread. */
   get unacknowledged(): number {
-    return this.sent - this.handled;
+    this.acknowledge(this.channel.handledByThread);
+    return this.channel.sentCount - this.handled;
   }
 
-  /** Whether the thread has left a message unacknowledged for longer than `thresholdMs` (a guest keeps it busy). */
+  /** Whether the thread has left a frame unhandled for longer than `thresholdMs` (a guest keeps it busy). */
   isBusy(now: number, thresholdMs: number): boolean {
-    if (this.sent === this.handled) return false;
+    if (this.unacknowledged === 0) return false;
     return now - (this.sendTimes[this.sendTimesHead] ?? now) > thresholdMs;
   }
 
@@ -178,6 +196,7 @@ export class PoolThread implements PoolSessionHost {
   async terminate(): Promise<void> {
     this.alive = false;
     this.markReady();
+    this.channel.wakeSelf();
     await this.worker.terminate();
   }
 
@@ -192,9 +211,8 @@ export class PoolThread implements PoolSessionHost {
     if (!this.alive || this.commands.length === 0) return;
     const commands = this.commands;
     this.commands = [];
-    this.worker.postMessage(commands);
-    this.sent += 1;
     this.sendTimes.push(performance.now());
+    this.channel.send(commands);
   }
 
   private receive(message: WorkerToPoolMessage): void {
@@ -207,12 +225,31 @@ export class PoolThread implements PoolSessionHost {
     }
     if (kind === WorkerMessageKind.lost) {
       this.lose('The sandbox thread could not read a message of the pool');
+    }
+  }
+
+  /** Takes the thread's event frames as they arrive, for as long as the thread is alive. */
+  private listen(): void {
+    if (!this.alive) return;
+    try {
+      let frame = this.channel.receive();
+      while (frame !== undefined && this.alive) {
+        this.dispatch(frame);
+        frame = this.channel.receive();
+      }
+    } catch (error) {
+      this.lose(`The sandbox thread's channel failed: ${(error as Error).message}`);
       return;
     }
-    this.acknowledge(message[1] as number);
-    for (let index = 2; index + 1 < message.length; index += 2) {
-      const session = this.sessions.get(message[index] as number);
-      if (session !== undefined) session.dispatch(JSON.parse(message[index + 1] as string) as RuntimeEvent[]);
+    void this.channel.waitAsync().then(this.listenAgain);
+  }
+
+  private readonly listenAgain = (): void => this.listen();
+
+  private dispatch(frame: WorkerEventsMessage): void {
+    for (let index = 0; index + 1 < frame.length; index += 2) {
+      const session = this.sessions.get(frame[index] as number);
+      if (session !== undefined) session.dispatch(JSON.parse(frame[index + 1] as string) as RuntimeEvent[]);
     }
   }
 
@@ -231,6 +268,7 @@ export class PoolThread implements PoolSessionHost {
     if (!this.alive) return;
     this.alive = false;
     this.markReady();
+    this.channel.wakeSelf();
     this.onLost(this, reason);
   }
 }

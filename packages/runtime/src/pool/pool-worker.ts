@@ -1,6 +1,13 @@
 /**
- * Entry of a pool worker thread: runs sessions with an in-thread executor and batches everything a
- * turn of this thread produces (events of any number of sessions) into one message to the pool.
+ * Entry of a pool worker thread: runs sessions with an in-thread executor, takes the pool's
+ * commands from the thread's shared-memory channel and sends everything a turn of this thread
+ * produces (events of any number of sessions) back as one frame.
+ *
+ * Waiting: after a turn that sent tool calls, the thread blocks in `Atomics.wait` for a short
+ * window (the answer of a tool on the broker usually comes within it), and wakes the moment the
+ * pool writes a frame. Otherwise, and after the window, it waits in its event loop with
+ * `Atomics.waitAsync`, so its timers (session deadlines, tool timeouts) and the preparation of its
+ * next sandboxes run. Every command wakes it either way.
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -11,30 +18,46 @@ import {
   PoolCommandKind,
   type PoolToWorkerMessage,
   type PoolWorkerData,
+  type WorkerEventsMessage,
   WorkerMessageKind,
   type WorkerToPoolMessage,
 } from './pool-messages.js';
+import { ThreadChannel } from './thread-channel.js';
+
+/**
+ * How long the thread blocks for the answers to the tool calls it just sent before it waits in its
+ * event loop instead. Timers are late by at most this much while it blocks.
+ */
+const ANSWER_WINDOW_MS = 2;
 
 const port = parentPort;
 if (port === null) throw new Error('pool-worker must run in a worker thread');
 const data = workerData as PoolWorkerData;
 const cancelFlags = new Int32Array(data.cancelFlags);
+const channel = new ThreadChannel(data.channel, 'thread', data.bulkPort);
 const executor = new InThreadExecutor(data.provider);
 const runs = new Map<number, SessionRun>();
-let handled = 0;
-let message: WorkerToPoolMessage = [WorkerMessageKind.events, 0];
+let outgoing: WorkerEventsMessage = [];
 let flushScheduled = false;
+/** Tool calls went out in the last frames: an answer is likely soon. */
+let awaitingAnswers = false;
+let idleScheduled = false;
+let asyncWaitArmed = false;
+
+function post(message: WorkerToPoolMessage): void {
+  port?.postMessage(message);
+}
 
 function flush(): void {
   flushScheduled = false;
-  message[1] = handled;
-  const sending = message;
-  message = [WorkerMessageKind.events, 0];
-  port?.postMessage(sending);
+  if (outgoing.length === 0) return;
+  const sending = outgoing;
+  outgoing = [];
+  channel.send(sending);
 }
 
 // Events travel as JSON text: whatever their shape (limited to MAX_JSON_DEPTH levels by the run),
-// the structured clone copies a string without fail.
+// text cannot fail to arrive.
 function queue(key: number, events: RuntimeEvent[]): void {
   let text: string;
   try {
@@ -57,18 +80,25 @@ function queue(key: number, events: RuntimeEvent[]): void {
     ]);
     runs.get(key)?.terminate('INTERNAL_ERROR', failure.message);
   }
-  message.push(key, text);
+  for (let index = 0; index < events.length; index++) {
+    if ((events[index] as RuntimeEvent).type === 'tool_call') {
+      awaitingAnswers = true;
+      break;
+    }
+  }
+  outgoing.push(key, text);
   if (!flushScheduled) {
     flushScheduled = true;
     queueMicrotask(() => {
       if (flushScheduled) flush();
     });
   }
+  scheduleIdle();
 }
 
 // A busy guest's interrupt polls may end other sessions (deadline, cancel): send those at once.
 executor.setHousekeepingListener(() => {
-  if (message.length > 2) flush();
+  if (outgoing.length > 0) flush();
 });
 
 function execute(commands: PoolToWorkerMessage, at: number): void {
@@ -95,8 +125,7 @@ function execute(commands: PoolToWorkerMessage, at: number): void {
   if (!run.ended) runs.set(key, run);
 }
 
-port.on('message', (commands: PoolToWorkerMessage) => {
-  handled += 1;
+function handle(commands: PoolToWorkerMessage): void {
   const touched = new Set<SessionRun>();
   try {
     let at = 0;
@@ -128,16 +157,66 @@ port.on('message', (commands: PoolToWorkerMessage) => {
     // Results that arrived together reach each guest in one turn.
     for (const run of touched) run.flushResults();
   } finally {
-    // Every handled message is acknowledged, with whatever it produced.
+    // The frame is handled; what it produced leaves now (the pool sees the acknowledgement first,
+    // so a session's last events never arrive from a thread that still looks busy).
+    channel.acknowledge();
     flush();
   }
-});
+}
+
+/** Handles every frame the pool has written. */
+function receiveAll(): void {
+  let frame = channel.receive();
+  while (frame !== undefined) {
+    handle(frame as PoolToWorkerMessage);
+    frame = channel.receive();
+  }
+}
+
+function scheduleIdle(): void {
+  if (idleScheduled) return;
+  idleScheduled = true;
+  setImmediate(idle);
+}
+
+/**
+ * Runs once the event loop has done its other work (timers, the next sandboxes' preparation): waits
+ * for the pool's next frame, in `Atomics.wait` while answers are expected soon, else in the event loop.
+ */
+function idle(): void {
+  idleScheduled = false;
+  receiveAll();
+  if (awaitingAnswers && runs.size > 0 && !executor.provider.hasPendingWork) {
+    if (channel.waitSync(ANSWER_WINDOW_MS)) {
+      receiveAll();
+      scheduleIdle();
+      return;
+    }
+    awaitingAnswers = false;
+  }
+  armAsyncWait();
+}
+
+function armAsyncWait(): void {
+  if (asyncWaitArmed) return;
+  asyncWaitArmed = true;
+  void channel.waitAsync().then(() => {
+    asyncWaitArmed = false;
+    receiveAll();
+    scheduleIdle();
+  });
+}
+
+// Keeps the thread's event loop alive while it waits on the channel.
+port.on('message', () => undefined);
 
 port.on('messageerror', () => {
-  port.postMessage([WorkerMessageKind.lost]);
+  post([WorkerMessageKind.lost]);
 });
 
+armAsyncWait();
+
 void executor.prewarm().then(
-  () => port.postMessage([WorkerMessageKind.ready]),
-  () => port.postMessage([WorkerMessageKind.ready]),
+  () => post([WorkerMessageKind.ready]),
+  () => post([WorkerMessageKind.ready]),
 );

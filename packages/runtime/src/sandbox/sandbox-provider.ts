@@ -104,6 +104,11 @@ export class SandboxProvider {
     return this.idleMemories.length;
   }
 
+  /** Whether sandboxes are being prepared, or are about to be (the thread should not block now). */
+  get hasPendingWork(): boolean {
+    return this.refillScheduled || this.cloning > 0 || this.waiters.length > 0;
+  }
+
   /** The thread's template, once built. */
   get engineTemplate(): EngineTemplate | undefined {
     return this.template;
