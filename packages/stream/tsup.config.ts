@@ -1,10 +1,32 @@
-import { defineConfig } from 'tsup';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Options } from 'tsup';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
+const shared: Options = {
   format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
   sourcemap: true,
   target: 'es2022',
-});
+};
+
+// The Node build is the same code with node:crypto's synchronous AES-GCM in place of the browser
+// build's none (`src/crypto/sync-aes-gcm.ts` → `sync-aes-gcm.node.ts`); package.json's `node`
+// export condition selects it. Types are the same for both.
+const nodeAesGcm = fileURLToPath(new URL('./src/crypto/sync-aes-gcm.node.ts', import.meta.url));
+
+export default defineConfig([
+  { ...shared, entry: { index: 'src/index.ts' }, dts: true, clean: false },
+  {
+    ...shared,
+    entry: { 'index.node': 'src/index.ts' },
+    dts: false,
+    clean: false,
+    platform: 'node',
+    esbuildPlugins: [
+      {
+        name: 'node-aes-gcm',
+        setup(build) {
+          build.onResolve({ filter: /\/sync-aes-gcm\.js$/ }, () => ({ path: nodeAesGcm }));
+        },
+      },
+    ],
+  },
+]);

@@ -38,6 +38,7 @@ const HEADER_LENGTH = 18;
  */
 export class AdditionalData {
   private readonly template: Uint8Array<ArrayBuffer>;
+  private scratch: Uint8Array<ArrayBuffer> | undefined;
 
   constructor(kind: SealedKind, direction: Direction, sessionId: string) {
     const session = encodeUtf8(sessionId);
@@ -50,16 +51,29 @@ export class AdditionalData {
 
   /** The block for one sequence number (a positive safe integer). */
   for(sequence: number): Uint8Array<ArrayBuffer> {
-    const block = this.template.slice();
-    // Big-endian, one byte at a time: bit operators cover 32 bits, so the high word comes by division.
-    const high = Math.floor(sequence / 0x1_0000_0000);
-    const low = sequence >>> 0;
-    for (let shift = 24, offset = SEQUENCE_OFFSET; shift >= 0; shift -= 8, offset++) {
-      block[offset] = (high >>> shift) & 255;
-      block[offset + 4] = (low >>> shift) & 255;
-    }
-    return block;
+    return write(this.template.slice(), sequence);
   }
+
+  /**
+   * The block for one sequence number, in a buffer this object reuses: valid until its next call.
+   * For synchronous AES-GCM, which reads it during the call only.
+   */
+  current(sequence: number): Uint8Array<ArrayBuffer> {
+    this.scratch ??= this.template.slice();
+    return write(this.scratch, sequence);
+  }
+}
+
+/** Writes the sequence number into a block and returns it. */
+function write(block: Uint8Array<ArrayBuffer>, sequence: number): Uint8Array<ArrayBuffer> {
+  // Big-endian, one byte at a time: bit operators cover 32 bits, so the high word comes by division.
+  const high = Math.floor(sequence / 0x1_0000_0000);
+  const low = sequence >>> 0;
+  for (let shift = 24, offset = SEQUENCE_OFFSET; shift >= 0; shift -= 8, offset++) {
+    block[offset] = (high >>> shift) & 255;
+    block[offset + 4] = (low >>> shift) & 255;
+  }
+  return block;
 }
 
 /** Whether `value` can be a sequence number: an integer from 1 to `Number.MAX_SAFE_INTEGER`. */

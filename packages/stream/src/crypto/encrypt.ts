@@ -2,6 +2,7 @@ import type { EnclaveError } from '@enclave-vm/types';
 import { decodeBase64, encodeBase64 } from './base64.js';
 import { encryptionError } from './encryption-error.js';
 import { IV_LENGTH, randomIv } from './random-iv.js';
+import { type SyncAesGcm, syncAesGcm } from './sync-aes-gcm.js';
 import { decodeUtf8, encodeUtf8 } from './utf8.js';
 
 /** Bytes of the GCM authentication tag at the end of every ciphertext. */
@@ -74,6 +75,7 @@ export async function encryptBytes(
   plaintext: Uint8Array<ArrayBuffer>,
   additionalData: Uint8Array<ArrayBuffer> | undefined,
 ): Promise<EncryptedPayload> {
+  if (syncAesGcm !== undefined) return sealBytesNow(key, plaintext, additionalData);
   const iv = randomIv();
   let ciphertext: ArrayBuffer;
   try {
@@ -85,6 +87,57 @@ export async function encryptBytes(
 }
 
 /**
+ * Whether AES-GCM runs synchronously here (node:crypto in the Node build), so that callers can seal
+ * and open without waiting (see {@link sealBytesNow} and {@link openPayloadNow}).
+ */
+export const hasSyncAesGcm: boolean = syncAesGcm !== undefined;
+
+/**
+ * Encrypts text (as UTF-8) or bytes under a fresh random IV, synchronously: only where
+ * {@link hasSyncAesGcm}. Same result and failures as {@link encryptBytes}.
+ */
+export function sealBytesNow(
+  key: CryptoKey,
+  plaintext: string | Uint8Array,
+  additionalData: Uint8Array | undefined,
+): EncryptedPayload {
+  try {
+    return (syncAesGcm as SyncAesGcm).seal(key, plaintext, additionalData);
+  } catch (error) {
+    throw encryptionError('Encryption failed: the key must be an AES-GCM key allowed to encrypt', error);
+  }
+}
+
+/**
+ * Decrypts a payload synchronously (only where {@link hasSyncAesGcm}): `undefined` when
+ * authentication fails; the same `ENCRYPTION_ERROR`s as {@link openBytes} for a malformed payload
+ * or a key that cannot decrypt.
+ */
+export function openPayloadNow(
+  key: CryptoKey,
+  encrypted: EncryptedPayload,
+  additionalData: Uint8Array | undefined,
+): Uint8Array | undefined {
+  if (
+    typeof encrypted !== 'object' ||
+    encrypted === null ||
+    typeof encrypted.iv !== 'string' ||
+    typeof encrypted.ciphertext !== 'string'
+  ) {
+    decodePayload(encrypted);
+  }
+  let plaintext: Uint8Array | undefined;
+  try {
+    plaintext = (syncAesGcm as SyncAesGcm).open(key, encrypted, additionalData);
+  } catch (error) {
+    throw encryptionError('Decryption failed: the key must be an AES-GCM key allowed to decrypt', error);
+  }
+  // A malformed payload gets the error that says what is wrong with it; a well-formed one failed authentication.
+  if (plaintext === undefined) decodePayload(encrypted);
+  return plaintext;
+}
+
+/**
  * Checks the shape of an encrypted payload, then decrypts it. `failureMessage` is the error message
  * when authentication fails, so each caller can say what was being opened.
  */
@@ -93,7 +146,12 @@ export async function openBytes(
   encrypted: EncryptedPayload,
   additionalData: Uint8Array<ArrayBuffer> | undefined,
   failureMessage: string,
-): Promise<Uint8Array<ArrayBuffer>> {
+): Promise<Uint8Array> {
+  if (syncAesGcm !== undefined) {
+    const opened = openPayloadNow(key, encrypted, additionalData);
+    if (opened === undefined) throw encryptionError(failureMessage);
+    return opened;
+  }
   const { iv, ciphertext } = decodePayload(encrypted);
   let plaintext: ArrayBuffer;
   try {

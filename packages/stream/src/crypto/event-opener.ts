@@ -2,7 +2,7 @@ import type { EnclaveError, EncryptedEvent, StreamEvent } from '@enclave-vm/type
 import { toEnclaveError } from '@enclave-vm/types';
 import type { AdditionalData } from './additional-data.js';
 import { isSequenceNumber } from './additional-data.js';
-import { decodePayload, decryptionError, startDecryption } from './encrypt.js';
+import { decodePayload, decryptionError, hasSyncAesGcm, openPayloadNow, startDecryption } from './encrypt.js';
 import { encryptionError } from './encryption-error.js';
 import { fromJsonBytes } from './json-plaintext.js';
 
@@ -37,7 +37,7 @@ interface Job {
   readonly recheck: boolean;
   /** `waiting` to start, `running` its AES-GCM, `settled` with `plaintext` or `error`. */
   state: 'waiting' | 'running' | 'settled';
-  plaintext: ArrayBuffer | undefined;
+  plaintext: Uint8Array | undefined;
   error: unknown;
   readonly batch: Batch | undefined;
   readonly resolve: ((event: StreamEvent) => void) | undefined;
@@ -185,8 +185,21 @@ export class EventOpener {
     return settledAny;
   }
 
-  /** Starts one decryption; true when the job settled at once (its payload is malformed). */
+  /**
+   * Starts one decryption; true when the job settled at once (its payload is malformed, or AES-GCM
+   * runs synchronously here: node:crypto in the Node build).
+   */
   private start(job: Job): boolean {
+    if (hasSyncAesGcm) {
+      try {
+        job.plaintext = openPayloadNow(this.key, job.encrypted.payload, this.additionalData.current(job.seq));
+        if (job.plaintext === undefined) job.error = encryptionError(this.authenticationFailure(job.seq));
+      } catch (error) {
+        job.error = error;
+      }
+      job.state = 'settled';
+      return true;
+    }
     let decryption: Promise<ArrayBuffer>;
     try {
       decryption = startDecryption(
@@ -203,19 +216,22 @@ export class EventOpener {
     this.running++;
     decryption.then(
       (plaintext) => {
-        job.plaintext = plaintext;
+        job.plaintext = new Uint8Array(plaintext);
         this.settle(job);
       },
       (error: unknown) => {
-        job.error = decryptionError(
-          error,
-          `Event seq ${job.seq} of session ${this.sessionId} failed authentication: it was changed in transit, ` +
-            'or sealed with another key or for another session, seq or direction',
-        );
+        job.error = decryptionError(error, this.authenticationFailure(job.seq));
         this.settle(job);
       },
     );
     return false;
+  }
+
+  private authenticationFailure(seq: number): string {
+    return (
+      `Event seq ${seq} of session ${this.sessionId} failed authentication: it was changed in transit, ` +
+      'or sealed with another key or for another session, seq or direction'
+    );
   }
 
   private settle(job: Job): void {
@@ -285,7 +301,7 @@ export class EventOpener {
 
   private toEvent(job: Job): StreamEvent {
     const encrypted = job.encrypted;
-    const inner = fromJsonBytes(new Uint8Array(job.plaintext!), 'event') as {
+    const inner = fromJsonBytes(job.plaintext as Uint8Array, 'event') as {
       type?: unknown;
       payload?: unknown;
     } | null;

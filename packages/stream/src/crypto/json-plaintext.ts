@@ -7,6 +7,11 @@ import { decodeUtf8, encodeUtf8 } from './utf8.js';
  * JSON cannot carry: `undefined`, functions, symbols, BigInt, cycles.
  */
 export function toJsonBytes(value: unknown, what: string): Uint8Array<ArrayBuffer> {
+  return encodeUtf8(toJsonText(value, what));
+}
+
+/** The JSON text of a value about to be encrypted; throws like {@link toJsonBytes}. */
+export function toJsonText(value: unknown, what: string): string {
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
@@ -28,7 +33,7 @@ export function toJsonBytes(value: unknown, what: string): Uint8Array<ArrayBuffe
       },
     );
   }
-  return encodeUtf8(text);
+  return text;
 }
 
 /** The value of decrypted UTF-8 JSON; an `ENCRYPTION_ERROR` when the bytes are not JSON. */

@@ -3,13 +3,14 @@ import { AdditionalData, isSequenceNumber } from './additional-data.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { deriveDirectionalKeys } from './derive-directional-keys.js';
 import { assertRole, type ChannelRole } from './direction.js';
-import { type EncryptedPayload, encryptBytes, openBytes } from './encrypt.js';
+import { type EncryptedPayload, encryptBytes, hasSyncAesGcm, openBytes, sealBytesNow } from './encrypt.js';
 import { encryptionError } from './encryption-error.js';
 import { EventOpener, type OpenedEvents } from './event-opener.js';
-import { fromJsonBytes, toJsonBytes } from './json-plaintext.js';
+import { fromJsonBytes, toJsonBytes, toJsonText } from './json-plaintext.js';
 import { assertPrivateKey } from './key-pair.js';
 import { ReplayWindow } from './replay-window.js';
 import { SerialQueue } from './serial-queue.js';
+import { encodeUtf8 } from './utf8.js';
 
 /** How far below the highest opened counter {@link SessionCipher.openMessage} still accepts one. */
 const DEFAULT_MESSAGE_REPLAY_WINDOW = 1024;
@@ -179,6 +180,44 @@ class DirectionalSessionCipher implements SessionCipher {
   }
 
   async sealEvent(event: StreamEvent): Promise<EncryptedEvent> {
+    if (hasSyncAesGcm) return this.sealEventNow(event);
+    const plaintext = encodeUtf8(this.eventPlaintext(event));
+    const slot = this.sealing.acquire();
+    if (slot !== undefined) await slot;
+    let payload: EncryptedPayload;
+    try {
+      payload = await encryptBytes(this.keys.serverToClient, plaintext, this.eventData.for(event.seq));
+    } finally {
+      this.sealing.release();
+    }
+    return sealedEvent(event, payload);
+  }
+
+  sealEvents(events: readonly StreamEvent[]): Promise<EncryptedEvent[]> {
+    if (!hasSyncAesGcm) return Promise.all(events.map((event) => this.sealEvent(event)));
+    // node:crypto: every event is sealed now, in order, without a promise per event.
+    try {
+      const sealed: EncryptedEvent[] = new Array(events.length);
+      for (let index = 0; index < events.length; index++) {
+        sealed[index] = this.sealEventNow(events[index] as StreamEvent);
+      }
+      return Promise.resolve(sealed);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Seals an event synchronously (node:crypto only). */
+  private sealEventNow(event: StreamEvent): EncryptedEvent {
+    const plaintext = this.eventPlaintext(event);
+    return sealedEvent(
+      event,
+      sealBytesNow(this.keys.serverToClient, plaintext, this.eventData.current(event.seq)),
+    );
+  }
+
+  /** Checks an event to seal and returns the JSON text of its `{ type, payload }`. */
+  private eventPlaintext(event: StreamEvent): string {
     this.requireRole('server', 'seal events');
     if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
       throw encryptionError(
@@ -190,27 +229,7 @@ class DirectionalSessionCipher implements SessionCipher {
     this.requireSession(event.sessionId, 'event');
     if (!isSequenceNumber(event.seq))
       throw encryptionError(`An event seq must be a positive integer, got ${event.seq}`);
-    const plaintext = toJsonBytes({ type: event.type, payload: event.payload }, 'event');
-    const slot = this.sealing.acquire();
-    if (slot !== undefined) await slot;
-    let payload: EncryptedPayload;
-    try {
-      payload = await encryptBytes(this.keys.serverToClient, plaintext, this.eventData.for(event.seq));
-    } finally {
-      this.sealing.release();
-    }
-    return {
-      protocolVersion: event.protocolVersion,
-      sessionId: event.sessionId,
-      seq: event.seq,
-      ts: event.ts,
-      type: 'encrypted',
-      payload,
-    };
-  }
-
-  sealEvents(events: readonly StreamEvent[]): Promise<EncryptedEvent[]> {
-    return Promise.all(events.map((event) => this.sealEvent(event)));
+    return toJsonText({ type: event.type, payload: event.payload }, 'event');
   }
 
   openEvent(encrypted: EncryptedEvent): Promise<StreamEvent> {
@@ -279,6 +298,18 @@ class DirectionalSessionCipher implements SessionCipher {
       );
     }
   }
+}
+
+/** The sealed form of an event: the same envelope, its `{ type, payload }` in `payload`. */
+function sealedEvent(event: StreamEvent, payload: EncryptedPayload): EncryptedEvent {
+  return {
+    protocolVersion: event.protocolVersion,
+    sessionId: event.sessionId,
+    seq: event.seq,
+    ts: event.ts,
+    type: 'encrypted',
+    payload,
+  };
 }
 
 function assertSessionId(sessionId: unknown): asserts sessionId is string {
