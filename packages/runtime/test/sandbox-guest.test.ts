@@ -109,10 +109,12 @@ describe('errors', () => {
 
   it('ends at once code crafted to close the function wrapper early and leave no function', async () => {
     // QuickJS builds the async function by evaluating its source text, so such code compiles to a
-    // value that is not a function; the run must still end promptly (not at its timeout).
+    // value that is not a function; the run must still end promptly (not at its timeout), as code
+    // that does not compile.
     for (const code of ['}); void ({a: 1', '}); !({a: 1']) {
       const outcome = await runCode(executor, code, { limits: { timeout: 3_000 } });
-      expect(outcome.error?.code).toBe('INTERNAL_ERROR');
+      expect(outcome.error?.code).toBe('SYNTAX_ERROR');
+      expect(outcome.error?.message).toContain('closes the async function');
       expect(outcome.elapsedMs).toBeLessThan(1_000);
     }
   });

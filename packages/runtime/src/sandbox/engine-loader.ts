@@ -1,6 +1,6 @@
-import variant from '@jitl/quickjs-wasmfile-release-sync';
 import type { EitherFFI, EitherModule } from 'quickjs-emscripten-core';
 import { QuickJSWASMModule } from 'quickjs-emscripten-core';
+import { ENGINE_BUILD } from './engine-build.js';
 import { getQuickJSWasmModule } from './wasm-module.js';
 
 /** The Emscripten factory of the QuickJS build and its FFI class, imported once per thread. */
@@ -21,6 +21,7 @@ function unwrapDefault(value: unknown): unknown {
 
 function loadVariantParts(): Promise<VariantParts> {
   // Imported from CommonJS, the variant package's default export arrives wrapped once more.
+  const variant = ENGINE_BUILD.variant;
   const loaded = ((variant as unknown as { default?: typeof variant }).default ?? variant) as typeof variant;
   parts ??= Promise.all([loaded.importModuleLoader(), loaded.importFFI()]).then(([factory, FFI]) => ({
     factory: unwrapDefault(factory) as unknown as VariantParts['factory'],

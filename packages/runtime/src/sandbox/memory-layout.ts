@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { engineWasmPath } from './engine-build.js';
 import { loadQuickJSModule } from './engine-loader.js';
-import { currentModuleUrl } from './module-location.js';
 
 /** Bytes in one WebAssembly page. */
 export const WASM_PAGE_BYTES = 65_536;
@@ -50,8 +49,7 @@ export function getMemoryLayout(): Promise<MemoryLayout> {
 }
 
 async function findMemoryLayout(): Promise<MemoryLayout> {
-  const require = createRequire(currentModuleUrl());
-  const binary = readFileSync(require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'));
+  const binary = readFileSync(engineWasmPath());
   const { stackBase, dataEnd } = readModuleLayout(binary);
   const memory = new WebAssembly.Memory({ initial: MINIMUM_INSTANCE_BYTES / WASM_PAGE_BYTES, maximum: 1024 });
   const module = await loadQuickJSModule(memory);

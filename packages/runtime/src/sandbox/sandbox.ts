@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
+import { EngineCalls } from './engine-calls.js';
 import type { EngineInstance, InstanceOwner } from './engine-instance.js';
 
 /** The session realm's pristine intrinsics, taken before any user code runs. */
@@ -93,6 +94,7 @@ export class Sandbox {
   poisoned = false;
   private readonly context: QuickJSContext;
   private readonly bridge: Bridge;
+  private readonly calls: EngineCalls;
   private readonly ownerRecord: InstanceOwner;
   private hostFailure: unknown;
   private enteredAt: number | undefined;
@@ -136,6 +138,7 @@ export class Sandbox {
         notCompiled: handle(adopt.notCompiled),
         promiseThen: handle(adopt.promiseThen),
       };
+      this.calls = new EngineCalls(instance, context);
       return;
     }
     const context = instance.runtime.newContext();
@@ -156,6 +159,7 @@ export class Sandbox {
     };
     bridge.dispose();
     intrinsics.dispose();
+    this.calls = new EngineCalls(instance, context);
   }
 
   /** The addresses of this sandbox's context and bridge (for the engine template's clones). */
@@ -233,8 +237,9 @@ export class Sandbox {
       const compiled = context.callFunction(bridge.begin, context.undefined, parameters);
       for (const handle of parameters) handle.dispose();
       if (compiled.error) return compiled.error;
-      // The code does not compile: the bridge has recorded the outcome.
-      if (context.eq(compiled.value, bridge.notCompiled)) {
+      // The code does not compile: the bridge has recorded the outcome and returned its marker
+      // object (the pristine AsyncFunction constructor only ever returns a function).
+      if (context.typeof(compiled.value) !== 'function') {
         compiled.value.dispose();
         return undefined;
       }
@@ -256,15 +261,7 @@ export class Sandbox {
 
   /** Hands tool results to the guest: JSON `[[id, 1, result?] | [id, 0, code, message, details?], ...]`. */
   deliver(batchJson: string): GuestTurn {
-    const context = this.context;
-    return this.turn(() => {
-      const batch = context.newString(batchJson);
-      const result = context.callFunction(this.bridge.deliver, context.undefined, batch);
-      batch.dispose();
-      if (result.error) return result.error;
-      result.value.dispose();
-      return undefined;
-    });
+    return this.turn(() => this.calls.callWithString(this.bridge.deliver, batchJson));
   }
 
   /** Frees the context; a poisoned sandbox is dropped without calling into the engine. */
@@ -296,10 +293,10 @@ export class Sandbox {
         failure = this.describe(error);
         error.dispose();
       } else {
-        const jobs = this.instance.runtime.executePendingJobs(-1);
-        if (jobs.error) {
-          failure = this.describe(jobs.error);
-          jobs.error.dispose();
+        const jobError = this.calls.executePendingJobs();
+        if (jobError !== undefined) {
+          failure = this.describe(jobError);
+          jobError.dispose();
         }
       }
     } catch (error) {
@@ -320,14 +317,7 @@ export class Sandbox {
   private drain(): string {
     this.suppressInterrupt = true;
     try {
-      const result = this.context.callFunction(this.bridge.drain, this.context.undefined);
-      if (result.error) {
-        result.error.dispose();
-        return '';
-      }
-      const text = this.context.getString(result.value);
-      result.value.dispose();
-      return text;
+      return this.calls.callForString(this.bridge.drain) ?? '';
     } catch (error) {
       this.poisoned = true;
       this.hostFailure ??= error;

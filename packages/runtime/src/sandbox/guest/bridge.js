@@ -102,6 +102,9 @@
     // What begin returns for code that does not compile: a value user code can never produce (the
     // constructor runs the code's text, so crafted code could make it return any value of its own).
     var notCompiled = freeze(create(null));
+    var wrapperClosed = create(null);
+    wrapperClosed.name = 'SyntaxError';
+    wrapperClosed.message = 'The code closes the async function it runs in';
     var quotedNames = create(null);
 
     function push(entry) {
@@ -245,13 +248,22 @@
           enumerable: false,
           configurable: false,
         });
+        var compiled;
         try {
-          return SessionAsyncFunction(code);
+          compiled = SessionAsyncFunction(code);
         } catch (error) {
           settled = true;
           outcome = 'S' + describeThrown(error);
           return notCompiled;
         }
+        // QuickJS builds the function by evaluating its source text: code that closes the wrapper
+        // early evaluates to something else. The host tells the two answers apart by their type.
+        if (typeof compiled !== 'function') {
+          settled = true;
+          outcome = 'S' + describeThrown(wrapperClosed);
+          return notCompiled;
+        }
+        return compiled;
       },
       function deliver(batchJson) {
         var batch = sessionParse(batchJson);
