@@ -6,7 +6,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'pool-worker': 'src/pool/pool-worker.ts',
-    cli: 'src/worker/cli.ts',
+    cli: 'src/worker-end/cli.ts',
   },
   format: ['esm', 'cjs'],
   dts: { entry: { index: 'src/index.ts' } },

@@ -1,5 +1,22 @@
 // Public API of @enclave-vm/runtime. Named exports only; each section is owned by one folder.
 
+// --- broker-end: the broker's end of the runtime channel (connectRuntime) ---
+export type {
+  ConnectRuntimeOptions,
+  RuntimeConnection,
+  RuntimeConnectionCloseInfo,
+  RuntimeConnectionEventMap,
+} from './broker-end/runtime-connection.js';
+export { connectRuntime } from './broker-end/runtime-connection.js';
+export type {
+  RuntimeSocket,
+  RuntimeSocketConstructor,
+  RuntimeSocketEvent,
+} from './broker-end/runtime-socket.js';
+
+// --- channel: the runtime channel's messages, shared by both ends ---
+export { DEFAULT_MAX_MESSAGE_BYTES } from './channel/channel-message.js';
+
 // --- executor ---
 export type {
   ExecutionEventListener,
@@ -8,27 +25,24 @@ export type {
   SessionExecutor,
   ToolOutcome,
 } from './executor/execution-types.js';
-
-// --- sandbox and pool ---
 export type { InThreadExecutorOptions, RunHooks } from './executor/in-thread-executor.js';
 export { createInThreadExecutor, InThreadExecutor } from './executor/in-thread-executor.js';
 export type { SessionRun, SessionRunOptions } from './executor/session-run.js';
+
+// --- logging ---
+export type { ConsoleLoggerOptions, LogFields, RuntimeLogger } from './logging/runtime-logger.js';
+export { createConsoleLogger, silentLogger } from './logging/runtime-logger.js';
+
+// --- pool and sandbox ---
 export type { SandboxPoolOptions } from './pool/sandbox-pool.js';
 export { createSandboxPool, SandboxPool } from './pool/sandbox-pool.js';
 export { MINIMUM_INSTANCE_BYTES } from './sandbox/engine-instance.js';
 export type { SandboxProviderOptions } from './sandbox/sandbox-provider.js';
 
-// --- standalone runtime worker ---
-export { DEFAULT_MAX_MESSAGE_BYTES } from './worker/channel-message.js';
+// --- worker-end: the runtime worker's end of the runtime channel (createRuntimeWorker, the CLI) ---
 export type {
-  ConnectRuntimeOptions,
-  RuntimeConnection,
-  RuntimeConnectionCloseInfo,
-  RuntimeConnectionEventMap,
-} from './worker/runtime-connection.js';
-export { connectRuntime } from './worker/runtime-connection.js';
-export type { ConsoleLoggerOptions, LogFields, RuntimeLogger } from './worker/runtime-logger.js';
-export { createConsoleLogger, silentLogger } from './worker/runtime-logger.js';
-export type { RuntimeSocket, RuntimeSocketConstructor, RuntimeSocketEvent } from './worker/runtime-socket.js';
-export type { RuntimeWorker, RuntimeWorkerAddress, RuntimeWorkerOptions } from './worker/runtime-worker.js';
-export { createRuntimeWorker } from './worker/runtime-worker.js';
+  RuntimeWorker,
+  RuntimeWorkerAddress,
+  RuntimeWorkerOptions,
+} from './worker-end/runtime-worker.js';
+export { createRuntimeWorker } from './worker-end/runtime-worker.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LogFields, RuntimeLogger } from '../src/logging/runtime-logger.js';
 import { createSandboxPool, type SandboxPool } from '../src/pool/sandbox-pool.js';
-import type { LogFields, RuntimeLogger } from '../src/worker/runtime-logger.js';
 import { type RunOutcome, runCode } from './sandbox-harness.js';
 
 // The escape suite's second half: what one session could do to the others on its thread. Every

@@ -11,8 +11,8 @@ import type {
   SessionExecutor,
 } from '../executor/execution-types.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../executor/json-depth.js';
+import { type RuntimeLogger, silentLogger } from '../logging/runtime-logger.js';
 import type { SandboxProviderOptions } from '../sandbox/sandbox-provider.js';
-import { type RuntimeLogger, silentLogger } from '../worker/runtime-logger.js';
 import { PoolSession } from './pool-session.js';
 import { PoolThread } from './pool-thread.js';
 import { type PoolWorkerScript, resolvePoolWorkerScript } from './worker-script.js';

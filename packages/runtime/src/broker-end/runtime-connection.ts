@@ -12,6 +12,10 @@ import {
   type WireError,
 } from '@enclave-vm/types';
 import { WebSocket as NodeWebSocket } from 'ws';
+import { bearerHeader } from '../channel/bearer-token.js';
+import { parseRuntimeToBrokerMessage } from '../channel/channel-fast-path.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, decodeChannelMessage } from '../channel/channel-message.js';
+import { endingEvents, SessionTally } from '../channel/session-tally.js';
 import type {
   ExecutionEventListener,
   ExecutionHandle,
@@ -19,17 +23,13 @@ import type {
   SessionExecutor,
   ToolOutcome,
 } from '../executor/execution-types.js';
-import { bearerHeader } from './bearer-token.js';
-import { parseRuntimeToBrokerMessage } from './channel-fast-path.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, decodeChannelMessage } from './channel-message.js';
-import { type RuntimeLogger, silentLogger } from './runtime-logger.js';
+import { type RuntimeLogger, silentLogger } from '../logging/runtime-logger.js';
 import {
   type RuntimeSocket,
   type RuntimeSocketConstructor,
   type RuntimeSocketEvent,
   SOCKET_OPEN,
 } from './runtime-socket.js';
-import { endingEvents, SessionTally } from './session-tally.js';
 
 /** Options of {@link connectRuntime}. */
 export interface ConnectRuntimeOptions {

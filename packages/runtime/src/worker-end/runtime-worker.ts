@@ -11,11 +11,11 @@ import {
   type WireError,
 } from '@enclave-vm/types';
 import { WebSocketServer } from 'ws';
+import { isAuthorizedBearer } from '../channel/bearer-token.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../channel/channel-message.js';
 import type { SessionExecutor } from '../executor/execution-types.js';
+import { type RuntimeLogger, silentLogger } from '../logging/runtime-logger.js';
 import { createSandboxPool } from '../pool/sandbox-pool.js';
-import { isAuthorizedBearer } from './bearer-token.js';
-import { DEFAULT_MAX_MESSAGE_BYTES } from './channel-message.js';
-import { type RuntimeLogger, silentLogger } from './runtime-logger.js';
 import { WorkerConnection } from './worker-connection.js';
 
 /** Options of {@link createRuntimeWorker}. */

@@ -10,11 +10,11 @@ import {
   type WireError,
 } from '@enclave-vm/types';
 import type { WebSocket } from 'ws';
+import { parseBrokerToRuntimeMessage } from '../channel/channel-fast-path.js';
+import { decodeChannelMessage } from '../channel/channel-message.js';
+import { emptyStats, endingEvents, SessionTally } from '../channel/session-tally.js';
 import type { ExecutionHandle, SessionExecutor, ToolOutcome } from '../executor/execution-types.js';
-import { parseBrokerToRuntimeMessage } from './channel-fast-path.js';
-import { decodeChannelMessage } from './channel-message.js';
-import type { RuntimeLogger } from './runtime-logger.js';
-import { emptyStats, endingEvents, SessionTally } from './session-tally.js';
+import type { RuntimeLogger } from '../logging/runtime-logger.js';
 
 /** What a connection needs from the worker that accepted it. */
 export interface WorkerConnectionHost {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
+import { createConsoleLogger } from '../logging/runtime-logger.js';
 import { CLI_USAGE, parseCliArguments } from './cli-arguments.js';
-import { createConsoleLogger } from './runtime-logger.js';
 import { createRuntimeWorker } from './runtime-worker.js';
 
 /** Exit code for a usage error, as most Unix tools use. */
