@@ -67,6 +67,21 @@ describe('the Node and browser builds', () => {
       await expect(pair.client.openEvent(sealed[10] as never)).rejects.toMatchObject({
         code: 'ENCRYPTION_ERROR',
       });
+      // A changed event stops a batch there; the events after it can be offered again.
+      const more = await pair.server.sealEvents([event(51, 'a'), event(52, 'b'), event(53, 'c')]);
+      const tampered = {
+        ...more[1],
+        payload: {
+          ...(more[1] as { payload: object }).payload,
+          iv: (more[0] as { payload: { iv: string } }).payload.iv,
+        },
+      };
+      const partial = await pair.client.openEvents([more[0], tampered, more[2]] as never);
+      expect(partial.events.map((item) => item.seq)).toEqual([51]);
+      expect(partial.failure?.code).toBe('ENCRYPTION_ERROR');
+      const rest = await pair.client.openEvents([more[1], more[2]] as never);
+      expect(rest.failure).toBeUndefined();
+      expect(rest.events.map((item) => item.seq)).toEqual([52, 53]);
       const message = await pair.client.sealMessage({ callId: 'call_1', result: [1, 2, 3] });
       expect(await pair.server.openMessage(message)).toEqual({ callId: 'call_1', result: [1, 2, 3] });
     });

@@ -83,6 +83,7 @@ export class SandboxProvider {
   private readonly waiters: Waiter[] = [];
   private cloning = 0;
   private refillScheduled = false;
+  private waitersScheduled = false;
   private closed = false;
 
   /** Creates a provider; call {@link prewarm} to fill it before the first session. */
@@ -106,7 +107,7 @@ export class SandboxProvider {
 
   /** Whether sandboxes are being prepared, or are about to be (the thread should not block now). */
   get hasPendingWork(): boolean {
-    return this.refillScheduled || this.cloning > 0 || this.waiters.length > 0;
+    return this.refillScheduled || this.waitersScheduled || this.cloning > 0 || this.waiters.length > 0;
   }
 
   /** The thread's template, once built. */
@@ -303,15 +304,32 @@ export class SandboxProvider {
           } else {
             this.drop(sandbox.instance);
           }
-          this.serveWaiters();
+          this.serveNextWaiter();
         },
         (error: unknown) => {
           this.cloning -= 1;
           const first = this.waiters.shift();
           if (first !== undefined && !first.cancelled) first.reject(error);
-          this.serveWaiters();
+          this.serveNextWaiter();
         },
       );
+  }
+
+  /**
+   * Serves the next waiting request after the event loop's other work: a burst of sessions needing
+   * new instances (a new memory costs milliseconds of page faults) must not hold the thread's timers
+   * (other sessions' deadlines) and its messages for the whole burst.
+   */
+  private serveNextWaiter(): void {
+    if (this.waiters.length === 0) {
+      this.serveWaiters();
+      return;
+    }
+    this.waitersScheduled = true;
+    setImmediate(() => {
+      this.waitersScheduled = false;
+      this.serveWaiters();
+    });
   }
 
   private scheduleRefill(): void {

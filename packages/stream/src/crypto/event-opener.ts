@@ -91,11 +91,51 @@ export class EventOpener {
    */
   openAll(events: readonly EncryptedEvent[]): Promise<OpenedEvents> {
     if (events.length === 0) return Promise.resolve({ events: [] });
+    if (hasSyncAesGcm && this.first === undefined) return Promise.resolve(this.openAllNow(events));
     return new Promise<OpenedEvents>((resolve) => {
       const batch: Batch = { events: [], failure: undefined, remaining: events.length, resolve };
       for (const encrypted of events) this.offer(encrypted, batch, undefined, undefined);
       this.advance();
     });
+  }
+
+  /**
+   * {@link openAll} where AES-GCM is synchronous (node:crypto) and nothing else is being opened:
+   * the events are opened one after the other, now, exactly as the pipeline would finish them.
+   */
+  private openAllNow(events: readonly EncryptedEvent[]): OpenedEvents {
+    const opened: StreamEvent[] = [];
+    for (let index = 0; index < events.length; index++) {
+      const encrypted = events[index] as EncryptedEvent;
+      try {
+        const seq = this.checkNow(encrypted);
+        const plaintext = openPayloadNow(this.key, encrypted.payload, this.additionalData.current(seq));
+        if (plaintext === undefined) throw encryptionError(this.authenticationFailure(seq));
+        opened.push(this.eventOf(encrypted, seq, plaintext));
+        this.lastOpenedSeq = seq;
+        this.reservedSeq = seq;
+      } catch (error) {
+        return { events: opened, failure: toEnclaveError(error, 'ENCRYPTION_ERROR') };
+      }
+    }
+    return { events: opened };
+  }
+
+  /** The checks {@link offer} makes of an event when nothing is ahead of it; returns its seq. */
+  private checkNow(encrypted: EncryptedEvent): number {
+    const seq = (encrypted as { seq?: unknown } | null)?.seq;
+    if (typeof encrypted !== 'object' || encrypted === null || encrypted.type !== 'encrypted') {
+      throw encryptionError("openEvent expects an event of type 'encrypted'");
+    }
+    if (encrypted.sessionId !== this.sessionId) {
+      throw encryptionError(
+        `The event belongs to session ${JSON.stringify(encrypted.sessionId)}, but this cipher is bound to session ${JSON.stringify(this.sessionId)}`,
+      );
+    }
+    if (!isSequenceNumber(seq))
+      throw encryptionError(`An event seq must be a positive integer, got ${String(seq)}`);
+    if (seq <= this.lastOpenedSeq) throw this.replayError(seq);
+    return seq;
   }
 
   private offer(
@@ -300,8 +340,11 @@ export class EventOpener {
   }
 
   private toEvent(job: Job): StreamEvent {
-    const encrypted = job.encrypted;
-    const inner = fromJsonBytes(job.plaintext as Uint8Array, 'event') as {
+    return this.eventOf(job.encrypted, job.seq, job.plaintext as Uint8Array);
+  }
+
+  private eventOf(encrypted: EncryptedEvent, seq: number, plaintext: Uint8Array): StreamEvent {
+    const inner = fromJsonBytes(plaintext, 'event') as {
       type?: unknown;
       payload?: unknown;
     } | null;
@@ -311,12 +354,12 @@ export class EventOpener {
       typeof inner.type !== 'string' ||
       inner.type === 'encrypted'
     ) {
-      throw encryptionError(`The decrypted event seq ${job.seq} is not { type, payload }`);
+      throw encryptionError(`The decrypted event seq ${seq} is not { type, payload }`);
     }
     return {
       protocolVersion: encrypted.protocolVersion,
       sessionId: encrypted.sessionId,
-      seq: job.seq,
+      seq,
       ts: encrypted.ts,
       type: inner.type,
       payload: inner.payload,
