@@ -289,7 +289,7 @@ import { pathToFileURL } from 'node:url';
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 // Sessions wait for a person: they must stay paused while the others start (a new instance's
 // memory costs milliseconds of page faults, so starting all of them takes minutes here).
-const broker = createBroker({ mode: 'embedded', maxConcurrentSessions: ${PAUSED_SESSIONS + 10}, securityLevel: 'PERMISSIVE', limits: { timeout: 3_600_000 }, sessionTimeout: 3_600_000, logger: quiet });
+const broker = createBroker({ mode: 'embedded', maxConcurrentSessions: ${PAUSED_SESSIONS + 10}, securityLevel: 'PERMISSIVE', limits: { timeout: 3_600_000, toolTimeout: 3_600_000 }, sessionTimeout: 3_600_000, logger: quiet });
 await broker.listen(0, '127.0.0.1');
 console.log('PORT ' + broker.address().port);
 createInterface({ input: process.stdin }).on('line', (line) => {
