@@ -82,8 +82,8 @@ export class EngineTemplate {
     const heapEnd = heapBreak();
     const lowEnd = Math.ceil(layout.dataEnd / PAGE) * PAGE + STATICS_MARGIN;
     const words = new Uint32Array(memory, lowEnd, (layout.stackBase - lowEnd) >> 2);
-    let first = words.findIndex((word) => word !== 0);
-    if (first < 0) first = words.length;
+    let first = 0;
+    while (first < words.length && words[first] === 0) first++;
     const stackLow = Math.floor((lowEnd + first * 4) / PAGE) * PAGE;
     const bytes = new Uint8Array(memory);
     if (
