@@ -293,8 +293,8 @@ export class ToolRegistry {
   /**
    * TypeScript ambient declarations of every tool, for a model to write code against (and for a type
    * checker to check that code). A script, not a module: it declares the globals the sandbox gives
-   * code, `declare const tools: { … }` with one method per tool (quoted when the name is not an
-   * identifier, e.g. `"users:list"(…)`), `declare function callTool(name, args)` typed from it, and
+   * code, `declare const tools: { … }` with one method per tool (sorted by name, so that equal sets
+   * of tools give equal text; quoted when the name is not an identifier, e.g. `"users:list"(…)`), `declare function callTool(name, args)` typed from it, and
    * `declare const context`. Argument types come from each tool's schema (zod, `ParameterDef`s or
    * JSON Schema: optional arguments, defaults, enums, nested objects, arrays, nullable values,
    * unions), result types from its output schema when it has one (catalog actions of OpenAPI

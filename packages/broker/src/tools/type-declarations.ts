@@ -45,8 +45,8 @@ const CALL_TOOL = [
 
 /**
  * TypeScript ambient declarations of the tools as sandboxed code sees them: a script (not a module)
- * that declares `context`, `tools` (one method per tool, quoted when the name is not an identifier)
- * and `callTool`. Argument types come from each tool's JSON Schema (optional properties, defaults,
+ * that declares `context`, `tools` (one method per tool, by name, quoted when the name is not an
+ * identifier) and `callTool`. Argument types come from each tool's JSON Schema (optional properties, defaults,
  * enums, nested objects, arrays, tuples, nullable values, unions), result types from its output
  * schema when it has one (else `unknown`), and JSDoc from the descriptions. The text compiles with
  * `tsc --strict`.
@@ -57,7 +57,11 @@ export function formatTypeDeclarations(tools: readonly ToolDeclarationSource[]):
     lines.push('/** No tools are available. */', 'declare const tools: {};');
   } else {
     lines.push('declare const tools: {');
-    for (const tool of tools) lines.push(...declareTool(tool));
+    // By name, not by registration: tools of sources that connect in any order give the same text.
+    const sorted = [...tools].sort((left, right) =>
+      left.name < right.name ? -1 : left.name > right.name ? 1 : 0,
+    );
+    for (const tool of sorted) lines.push(...declareTool(tool));
     lines.push('};');
   }
   lines.push(...CALL_TOOL);
@@ -368,19 +372,24 @@ function propertyDocumentation(property: unknown, direction: 'input' | 'output')
   ] as const) {
     if (typeof property[keyword] === 'number') facts.push(`${words} ${property[keyword]}`);
   }
-  if (typeof property.minLength === 'number') facts.push(`at least ${property.minLength} characters`);
-  if (typeof property.maxLength === 'number') facts.push(`at most ${property.maxLength} characters`);
+  if (typeof property.minLength === 'number')
+    facts.push(`at least ${count(property.minLength, 'character')}`);
+  if (typeof property.maxLength === 'number') facts.push(`at most ${count(property.maxLength, 'character')}`);
   if (typeof property.pattern === 'string') facts.push(`matching /${property.pattern}/`);
-  if (typeof property.minItems === 'number' && !Array.isArray(property.prefixItems))
-    facts.push(`at least ${property.minItems} items`);
-  if (typeof property.maxItems === 'number' && !Array.isArray(property.prefixItems))
-    facts.push(`at most ${property.maxItems} items`);
+  if (!Array.isArray(property.prefixItems)) {
+    if (typeof property.minItems === 'number') facts.push(`at least ${count(property.minItems, 'item')}`);
+    if (typeof property.maxItems === 'number') facts.push(`at most ${count(property.maxItems, 'item')}`);
+  }
   if (facts.length > 0) lines.push(`${capitalise(facts.join(', '))}.`);
   if (direction === 'input' && Object.hasOwn(property, 'default')) {
     lines.push(`@default ${jsonText(property.default)}`);
   }
   if (property.deprecated === true) lines.push('@deprecated');
   return lines;
+}
+
+function count(value: number, noun: string): string {
+  return `${value} ${noun}${value === 1 ? '' : 's'}`;
 }
 
 function capitalise(text: string): string {
