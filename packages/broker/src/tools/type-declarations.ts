@@ -20,10 +20,10 @@ const MAX_NODES = 20_000;
 const INDENT = '  ';
 
 const HEADER = [
-  '// The tools your code can call, as TypeScript declarations. Your code is the body of an async',
-  '// function: `await` works at the top level, and `return` gives the result. Every call returns a',
-  '// promise and throws (with `error.code` and `error.message`) when the tool fails or the',
-  '// arguments are invalid.',
+  '// The tools your code can call. Your code is the body of an async function:',
+  '// `await` works at the top level and `return` gives the result. Every call',
+  '// returns a promise that rejects (with `error.code` and `error.message`) when',
+  '// the tool fails or the arguments are invalid.',
   '',
   '/** Read-only JSON data passed with the execute request. */',
   'declare const context: Readonly<Record<string, unknown>>;',
