@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { DeclarationsResponseSchema } from '@enclave-vm/types';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -331,5 +332,49 @@ describe('GET /code/declarations', () => {
     });
     expect(posted.status).toBe(405);
     expect(posted.headers.get('allow')).toBe('GET, HEAD');
+  });
+});
+
+describe('docs/broker.md', () => {
+  it('shows declarations exactly as the registry writes them', () => {
+    const documentation = readFileSync(new URL('../../../docs/broker.md', import.meta.url), 'utf8');
+    const section = documentation.split('### Type declarations for prompts')[1] ?? '';
+    const shown = section.split('```ts\n')[1]?.split('```')[0];
+    const registry = new ToolRegistry();
+    // The demo MCP server's weather tool, as its schemas arrive.
+    registry.registerJsonSchemaTool('demo_weather', {
+      description: "Today's weather in a city (made up)",
+      inputSchema: {
+        type: 'object',
+        properties: {
+          city: { type: 'string', minLength: 1, description: 'City name' },
+          unit: { type: 'string', enum: ['celsius', 'fahrenheit'], description: 'Temperature unit' },
+        },
+        required: ['city'],
+      },
+      outputSchema: {
+        type: 'object',
+        properties: {
+          city: { type: 'string' },
+          temperature: { type: 'number', description: 'In the unit asked for' },
+          conditions: { type: 'string', enum: ['sunny', 'cloudy', 'rain'] },
+        },
+        required: ['city', 'temperature', 'conditions'],
+        additionalProperties: false,
+      },
+      handler: async () => null,
+    });
+    registry.registerZodTool('getCurrentTime', {
+      description: 'Get the current time',
+      argsSchema: z.object({ timezone: z.string().optional().describe('IANA time zone, e.g. Europe/Paris') }),
+      handler: async () => null,
+    });
+    registry.register({
+      name: 'users:list',
+      description: 'List users',
+      parameters: { limit: { type: 'number', description: 'Max results', default: 10 } },
+      handler: async () => [],
+    });
+    expect(shown).toBe(registry.getTypeDeclarations());
   });
 });

@@ -370,7 +370,10 @@ function propertyDocumentation(property: unknown, direction: 'input' | 'output')
     ['maximum', '≤'],
     ['exclusiveMaximum', '<'],
   ] as const) {
-    if (typeof property[keyword] === 'number') facts.push(`${words} ${property[keyword]}`);
+    const bound = property[keyword];
+    // zod writes the safe-integer range as the bounds of every `.int()`: nothing to tell.
+    if (typeof bound === 'number' && Math.abs(bound) !== Number.MAX_SAFE_INTEGER)
+      facts.push(`${words} ${bound}`);
   }
   if (typeof property.minLength === 'number')
     facts.push(`at least ${count(property.minLength, 'character')}`);
