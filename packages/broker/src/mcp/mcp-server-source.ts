@@ -186,7 +186,9 @@ export class McpServerSource implements CatalogSource {
       });
       this.useTools(tools);
     } catch (error) {
-      await closeQuietly(client);
+      // Not awaited: stopping a process that does not answer takes the SDK up to 4 s, and the first
+      // attempt's outcome (which sessions wait for) is known now.
+      void closeQuietly(client);
       if (this.isClosed) return;
       this.failed(error, 'could not be connected');
     }
