@@ -115,7 +115,8 @@ describe('an MCP server that dies while a session uses it', () => {
 
   it('Streamable HTTP: its calls fail fast while it is down, and it is used again once it is back', async () => {
     await using server = await startHttpMcpServer();
-    const broker = testBroker({ mcpServers: [{ name: 'demo', url: server.url }] });
+    const logger = recordingLogger();
+    const broker = testBroker({ mcpServers: [{ name: 'demo', url: server.url }], logger });
     await broker.catalog.ready();
     const version = broker.catalog.getCatalog().version;
     const session = new SteppedSession(broker, SESSION_ACROSS_A_RESTART);
@@ -133,14 +134,24 @@ describe('an MCP server that dies while a session uses it', () => {
     expect(result.whileDown).toMatchObject({ ok: false, code: 'TOOL_SOURCE_UNAVAILABLE' });
     expect(result.afterRestart).toEqual({ ok: true, value: String(process.pid) });
     expect(broker.catalog.getCatalog().version).toBe(version);
+    expect(logger.lines.some((line) => line.startsWith('warn MCP server demo was lost; reconnecting'))).toBe(
+      true,
+    );
+    expect(logger.lines.some((line) => line.includes(`"url":"${server.url}"`))).toBe(true);
   });
 });
 
 describe('an MCP server that is down when the broker starts', () => {
   it('stdio: listed as unavailable with its error; the broker runs sessions; its tools arrive when it comes up', async () => {
     const server = switchableStdioServer('demo');
-    const broker = testBroker({ mcpServers: [server.config] });
+    const logger = recordingLogger();
+    const broker = testBroker({ mcpServers: [server.config], logger });
     await broker.catalog.ready();
+    expect(
+      logger.lines.some((line) =>
+        line.startsWith('warn MCP server demo could not be connected; reconnecting'),
+      ),
+    ).toBe(true);
     expect(serviceOf(broker)).toEqual({
       name: 'demo',
       specUrl: '',
@@ -170,7 +181,10 @@ describe('an MCP server that is down when the broker starts', () => {
 
   it('Streamable HTTP: listed as unavailable until it listens; refresh() connects at once', async () => {
     const port = await unusedPort();
-    const broker = testBroker({ mcpServers: [{ name: 'demo', url: `http://127.0.0.1:${port}/mcp` }] });
+    const broker = testBroker({
+      mcpServers: [{ name: 'demo', url: `http://127.0.0.1:${port}/mcp` }],
+      logger: recordingLogger(),
+    });
     await broker.catalog.ready();
     expect(serviceOf(broker)).toMatchObject({
       specUrl: `http://127.0.0.1:${port}/mcp`,

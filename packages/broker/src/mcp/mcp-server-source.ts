@@ -349,7 +349,7 @@ export class McpServerSource implements CatalogSource {
     });
     this.options.logger.warn(`MCP server ${this.name} ${what}; reconnecting`, {
       server: this.name,
-      url: this.config.displayUrl === '' ? undefined : this.config.displayUrl,
+      ...(this.config.displayUrl === '' ? {} : { url: this.config.displayUrl }),
       code: this.error.code,
       error: this.error.message,
       failures: this.failures,
