@@ -135,8 +135,8 @@ export class EnclaveBroker implements AsyncDisposable {
    */
   readonly logger: Logger;
   /**
-   * The action catalog of `options.openApiSources`: its operations are tools of {@link tools}, kept
-   * current by polling, and served at `GET /code/actions`.
+   * The action catalog of `options.openApiSources` and `options.mcpServers`: their operations and
+   * tools are tools of {@link tools}, kept current, and served at `GET /code/actions`.
    */
   readonly catalog: CatalogHandler;
   private readonly settings: ResolvedSettings;
@@ -156,8 +156,8 @@ export class EnclaveBroker implements AsyncDisposable {
   private readonly runHost: SessionRunHost;
 
   /**
-   * Creates a broker. Only the polling of `openApiSources` starts at once; the runtime and the HTTP
-   * server wait for the first session or `listen`. Throws
+   * Creates a broker. Only the polling of `openApiSources` and the connections to `mcpServers` start
+   * at once; the runtime and the HTTP server wait for the first session or `listen`. Throws
    * `CONFIGURATION_ERROR` for invalid options, and for `redis`: the Redis session store is not
    * available yet.
    */
@@ -174,7 +174,10 @@ export class EnclaveBroker implements AsyncDisposable {
     this.tools = options.tools ?? new ToolRegistry();
     this.logger = options.logger ?? consoleWarningLogger;
     this.events = new BrokerEventEmitter(this.logger);
-    this.catalog = new CatalogHandler(this.tools, options.openApiSources ?? [], { logger: this.logger });
+    this.catalog = new CatalogHandler(this.tools, options.openApiSources ?? [], {
+      logger: this.logger,
+      mcpServers: options.mcpServers ?? [],
+    });
     this.catalog.on('changed', (change) => {
       for (const run of this.runs.values()) run.catalogChanged(change);
       this.events.emit('catalog:changed', change);

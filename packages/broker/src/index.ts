@@ -41,6 +41,7 @@ export type { ArgumentsCheck } from './tools/parameter-arguments.js';
 export { ToolRegistry } from './tools/tool-registry.js';
 export type {
   AuthenticatedUser,
+  DocumentationOptions,
   ExecutionContext,
   JsonSchemaToolConfig,
   ParameterDef,
@@ -55,6 +56,7 @@ export type {
   CatalogChange,
   CatalogResponse,
   CatalogService,
+  CatalogServiceKind,
   CatalogServiceStatus,
 } from '@enclave-vm/types';
 export type {
@@ -69,6 +71,17 @@ export type {
   OpenApiSourceConfig,
 } from './catalog/open-api-source-config.js';
 export { DEFAULT_POLL_INTERVAL, DEFAULT_SOURCE_TIMEOUT } from './catalog/resolve-source-config.js';
+
+// --- mcp ---
+export type {
+  McpHttpServerConfig,
+  McpServerConfig,
+  McpStdioServerConfig,
+} from './mcp/mcp-server-config.js';
+export { DEFAULT_MCP_TIMEOUT } from './mcp/resolve-mcp-server-config.js';
+
+// --- declarations ---
+export type { DeclarationsResponse } from '@enclave-vm/types';
 
 // --- http ---
 export type { CreateBrokerAppOptions } from './http/create-broker-app.js';

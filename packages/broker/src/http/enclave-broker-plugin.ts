@@ -8,6 +8,7 @@ import { ActiveStreams } from './active-streams.js';
 import { RequestGuard } from './request-guard.js';
 import { resolveBodyLimit } from './resolve-body-limit.js';
 import type { RouteContext } from './route-context.js';
+import { registerDeclarationsRoute } from './routes/register-declarations-route.js';
 import { registerEventSocketRoute } from './routes/register-event-socket-route.js';
 import { registerEventsRoute } from './routes/register-events-route.js';
 import { registerExecuteRoute } from './routes/register-execute-route.js';
@@ -45,7 +46,7 @@ export interface EnclaveBrokerPluginOptions {
  * The broker's HTTP API as a fastify plugin, for mounting inside your own fastify app (with a
  * `prefix`). It registers every route (`POST /execute`, `GET|DELETE /sessions/:sessionId`,
  * `POST /sessions/:sessionId/tool-result`, `GET /sessions/:sessionId/events`, the WebSocket
- * `GET /sessions/stream`, `GET /code/actions`, `GET /health`), authentication, rate limiting, CORS
+ * `GET /sessions/stream`, `GET /code/actions`, `GET /code/declarations`, `GET /health`), authentication, rate limiting, CORS
  * and the error format, all scoped to the plugin: your other routes are untouched. If your app uses
  * `@fastify/websocket` itself, or mounts this plugin more than once, register `@fastify/websocket`
  * once at the root before it, so that every mount shares one WebSocket server.
@@ -112,6 +113,7 @@ export const enclaveBrokerPlugin: FastifyPluginAsync<EnclaveBrokerPluginOptions>
       handler: route.handler,
     });
   }
+  registerDeclarationsRoute(app, context);
   registerHealthRoute(app, context);
   registerMethodNotAllowed(app, {
     '/execute': ['POST'],
@@ -120,6 +122,7 @@ export const enclaveBrokerPlugin: FastifyPluginAsync<EnclaveBrokerPluginOptions>
     '/sessions/:sessionId/tool-result': ['POST'],
     '/sessions/:sessionId/events': ['GET'],
     '/code/actions': ['GET'],
+    '/code/declarations': ['GET'],
     '/health': ['GET'],
   });
 };

@@ -1,5 +1,6 @@
 import type { SecurityLevel, SessionLimitsOverride } from '@enclave-vm/types';
 import type { OpenApiSourceConfig } from '../catalog/open-api-source-config.js';
+import type { McpServerConfig } from '../mcp/mcp-server-config.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { AuthenticatedUser, ToolHandler } from '../tools/tool-types.js';
 
@@ -100,6 +101,12 @@ export interface BrokerOptions {
    * (`GET /code/actions`), polled to stay current. See `broker.catalog`.
    */
   openApiSources?: OpenApiSourceConfig[];
+  /**
+   * MCP servers (a local process over stdio, or Streamable HTTP) whose tools become tools
+   * (`${name}_${tool}`) and catalog actions, refreshed when a server says its list changed. See
+   * `broker.catalog`.
+   */
+  mcpServers?: McpServerConfig[];
   /** Ms after creation at which a session and its event log are discarded. @default 300000 */
   sessionTimeout?: number;
   /** Sessions running at once; more get SESSION_LIMIT_REACHED (429). @default 1000 */
