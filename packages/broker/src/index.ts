@@ -27,14 +27,19 @@ export type {
   RedisLike,
   RuntimePoolOptions,
 } from './options/broker-options.js';
+export type { BrokerSettings } from './options/broker-settings.js';
+export { DEFAULT_MAX_EVENT_LOG_SIZE } from './options/broker-settings.js';
 export type { InMemorySessionStoreOptions } from './sessions/in-memory-session-store.js';
-export { DEFAULT_MAX_EVENT_LOG_SIZE, InMemorySessionStore } from './sessions/in-memory-session-store.js';
+export { DEFAULT_EXPIRY_GRACE, InMemorySessionStore } from './sessions/in-memory-session-store.js';
+export type { LoggedEvent } from './sessions/logged-event.js';
 export type { Session } from './sessions/session.js';
 export type {
+  AppendOptions,
+  AppendOutcome,
   CreateSessionOptions,
   EventRange,
   SessionChanges,
-  SessionEventListener,
+  SessionFollower,
   SessionStore,
 } from './sessions/session-store.js';
 export type { ArgumentsCheck } from './tools/parameter-arguments.js';

@@ -1,4 +1,5 @@
 import type { SecurityLevel, SessionLimitsOverride } from '@enclave-vm/types';
+import type { SessionStore } from '../sessions/session-store.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { AuthenticatedUser, ToolHandler } from '../tools/tool-types.js';
 
@@ -100,8 +101,17 @@ export interface BrokerOptions {
   maxConcurrentSessions?: number;
   /** Ms between heartbeat events of a running session. @default 15000 */
   heartbeatInterval?: number;
-  /** Events kept per session for resume. @default 10000 */
+  /**
+   * Events kept per session for resume, in the store the broker creates (with `store`, set it on
+   * that store instead). @default 10000
+   */
   maxEventLogSize?: number;
+  /**
+   * Where sessions live: any {@link SessionStore}. Brokers given the same store behave as one. A
+   * store passed here is the caller's to close; the broker closes only a store it created.
+   * @default a new `InMemorySessionStore`
+   */
+  store?: SessionStore;
   authentication?: AuthConfig;
   rateLimiting?: RateLimitConfig;
   /** @default false */

@@ -19,9 +19,11 @@ import type { Logger } from '../options/broker-options.js';
 import { isPlainObject } from '../tools/parameter-arguments.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { AuthenticatedUser, ExecutionContext, ToolHandler } from '../tools/tool-types.js';
+import { loggedEvent } from './logged-event.js';
 import type { Session } from './session.js';
 import type { SessionEncryption } from './session-encryption.js';
 import type { SessionChanges, SessionStore } from './session-store.js';
+import { SessionWriter, type WriterLoss } from './session-writer.js';
 
 /** What a {@link SessionRun} needs from its broker. */
 export interface SessionRunHost {
@@ -30,7 +32,9 @@ export interface SessionRunHost {
   readonly toolHandler: ToolHandler | undefined;
   readonly events: BrokerEventEmitter;
   readonly logger: Logger;
-  /** Called once, right after the run's `final` was logged. */
+  /** How long after `expiresAt` the store keeps a session: failed writes are retried until then. */
+  readonly expiryGrace: number;
+  /** Called once, when the run has ended (its `final` was handed to the log, or the log was lost). */
   runEnded(run: SessionRun): void;
 }
 
@@ -65,9 +69,11 @@ const EMPTY_PAYLOAD = Object.freeze({});
 const RUNTIME_TOOL_TIMEOUT_GRACE_MS = 1_000;
 
 /**
- * One session as this broker runs it: numbers its events, logs them through the store, answers or
- * forwards its tool calls, enforces the tool timeout and ends it exactly once with `final`
- * (preceded by `error` when it fails).
+ * One session as this broker runs it: the running executor's side of a session. It numbers the
+ * events, logs them and the record's changes through its {@link SessionWriter} (the store is the
+ * only record of the session), answers or forwards its tool calls, enforces the tool timeout and ends
+ * it exactly once with `final` (preceded by `error` when it fails). When the store refuses its
+ * writes (another broker ended the session, or it was removed) the run stops without logging more.
  */
 export class SessionRun {
   readonly id: string;
@@ -92,6 +98,7 @@ export class SessionRun {
   private result: unknown;
   private error: WireError | undefined;
   private finalStats: ExecutionStats | undefined;
+  private readonly writer: SessionWriter;
 
   constructor(
     private readonly host: SessionRunHost,
@@ -104,6 +111,13 @@ export class SessionRun {
     this.limits = init.limits;
     this.user = init.user;
     this.encryption = init.encryption;
+    this.writer = new SessionWriter({
+      store: host.store,
+      sessionId: init.id,
+      logger: host.logger,
+      retryUntil: init.expiresAt + host.expiryGrace,
+      onLost: (loss) => this.abandon(loss),
+    });
   }
 
   /** Whether the run has logged its `final`. */
@@ -116,13 +130,32 @@ export class SessionRun {
     return this.status === 'running' && !this.isEnded;
   }
 
-  /** The session as `getSession` reports it, with live stats. */
-  snapshot(): Session {
+  /**
+   * Whether `caller` may see the session: while unexpired, and only within the tenant of the user
+   * who started it (any caller when authentication is off).
+   */
+  visibleTo(caller: AuthenticatedUser | undefined): boolean {
+    if (Date.now() >= this.expiresAt) return false;
+    return caller === undefined || caller.tenantId === this.user?.tenantId;
+  }
+
+  /** Resolves once everything the run has logged so far is in the store (or was refused). */
+  flushed(): Promise<void> {
+    return this.writer.flushed();
+  }
+
+  /**
+   * The session as this run sees it, for the broker's event listeners (`session:created`,
+   * `tool:called`, …), which are called synchronously as things happen. Readers of the session go to
+   * the store instead.
+   */
+  view(): Session {
     return {
       id: this.id,
       status: this.status,
       createdAt: this.createdAt,
       expiresAt: this.expiresAt,
+      ...(this.startedAt === 0 ? {} : { startedAt: this.startedAt }),
       ...(this.completedAt === undefined ? {} : { completedAt: this.completedAt }),
       securityLevel: this.init.securityLevel,
       limits: this.limits,
@@ -145,7 +178,8 @@ export class SessionRun {
       cancelUrl: `/sessions/${this.id}`,
       ...(this.encryption === undefined ? {} : { encryption: this.encryption.params }),
     });
-    return this.host.store.appendEvent(event);
+    // session_init stays plain: it carries the keys' public half the client needs to open the rest.
+    return this.writer.write(loggedEvent(event));
   }
 
   /** Hands the code to the executor. Does nothing once the run has ended. */
@@ -153,7 +187,7 @@ export class SessionRun {
     if (this.isEnded) return;
     this.status = 'running';
     this.startedAt = Date.now();
-    this.updateRecord({ status: 'running' });
+    this.record({ status: 'running', startedAt: this.startedAt });
     try {
       this.handle = executor.execute(
         {
@@ -216,20 +250,64 @@ export class SessionRun {
     this.finish({ ok: false, error: wire, stats: this.stats() });
   }
 
-  private emit<Type extends EventType>(type: Type, payload: EventPayloadMap[Type]): StreamEvent {
+  /** Logs an event, with the record changes it implies. A refused write is reported by `abandon`. */
+  private emit<Type extends EventType>(
+    type: Type,
+    payload: EventPayloadMap[Type],
+    changes?: SessionChanges,
+  ): StreamEvent {
     const event = createEvent(this.id, ++this.seq, type, payload);
-    const appended =
-      this.encryption === undefined
-        ? this.host.store.appendEvent(event)
-        : this.encryption.append(event, this.host.store);
-    appended.then(undefined, (error: unknown) => {
-      this.host.logger.error('Could not log a session event', {
-        sessionId: this.id,
-        seq: event.seq,
-        error: error instanceof Error ? error.message : String(error),
-      });
-    });
+    const entry = this.encryption === undefined ? loggedEvent(event) : this.encryption.seal(event);
+    this.writer.write(entry, changes).then(undefined, () => undefined);
     return event;
+  }
+
+  /** Changes the record without logging an event. */
+  private record(changes: SessionChanges): void {
+    this.writer.write(undefined, changes).then(undefined, () => undefined);
+  }
+
+  /**
+   * The store refused the run's writes: another broker ended the session (its owner was thought
+   * lost), or the session is gone from the store. The run stops here without logging anything more;
+   * the broker's listeners hear of it through `session:error`.
+   */
+  private abandon(loss: WriterLoss): void {
+    if (this.isEnded) return;
+    this.isEnded = true;
+    this.completedAt = Date.now();
+    this.status = 'error';
+    const reason = new EnclaveError(
+      loss === 'missing' ? 'SESSION_NOT_FOUND' : loss === 'ended' ? 'SESSION_ENDED' : 'INTERNAL_ERROR',
+      loss === 'missing'
+        ? `Session ${this.id} is no longer in the session store`
+        : loss === 'ended'
+          ? `Session ${this.id} was ended by another broker`
+          : `The events of session ${this.id} could not be logged`,
+    );
+    this.error = reason.toWire();
+    this.host.logger.warn('A session stopped running here: the session store refused its events', {
+      sessionId: this.id,
+      reason: loss,
+    });
+    this.handle?.cancel(reason.message);
+    for (const pending of this.pendingCalls.values()) {
+      clearTimeout(pending.timer);
+      pending.controller?.abort(reason);
+    }
+    this.pendingCalls.clear();
+    this.host.runEnded(this);
+    void this.reportAbandoned(reason);
+  }
+
+  private async reportAbandoned(reason: EnclaveError): Promise<void> {
+    const events = this.host.events;
+    if (!events.has('session:error')) return;
+    // The error the session ended with, as whoever ended it logged it.
+    const record = await this.host.store.getSession(this.id).catch(() => null);
+    const error = record?.error === undefined ? reason : EnclaveError.fromWire(record.error);
+    if (record?.error !== undefined) this.error = record.error;
+    events.emit('session:error', this.view(), error);
   }
 
   private handleRuntimeEvent(event: RuntimeEvent): void {
@@ -237,11 +315,11 @@ export class SessionRun {
     switch (event.type) {
       case 'stdout':
         this.stdoutBytes += Buffer.byteLength(event.payload.chunk);
-        this.emit('stdout', event.payload);
+        this.emit('stdout', event.payload, { stats: this.stats() });
         return;
       case 'log':
         this.stdoutBytes += Buffer.byteLength(event.payload.message);
-        this.emit('log', event.payload);
+        this.emit('log', event.payload, { stats: this.stats() });
         return;
       case 'tool_call':
         this.handleToolCall(event.payload.callId, event.payload.toolName, event.payload.args);
@@ -265,18 +343,20 @@ export class SessionRun {
     this.toolCalls++;
     const { tools, toolHandler } = this.host;
     const answeredBy = tools.has(toolName) || toolHandler !== undefined ? 'broker' : 'client';
-    this.emit('tool_call', { callId, toolName, args, answeredBy });
     const controller = answeredBy === 'broker' ? new AbortController() : undefined;
     const timer = setTimeout(() => this.timeOut(callId), this.limits.toolTimeout);
     timer.unref();
     this.pendingCalls.set(callId, { toolName, answeredBy, startedAt: performance.now(), timer, controller });
+    // Whoever sees the call in the log also sees it among the record's pending calls.
+    this.emit(
+      'tool_call',
+      { callId, toolName, args, answeredBy },
+      { pendingToolCalls: this.clientCallIds(), stats: this.stats() },
+    );
     if (this.host.events.has('tool:called')) {
-      this.host.events.emit('tool:called', this.snapshot(), toolName, args, { callId, answeredBy });
+      this.host.events.emit('tool:called', this.view(), toolName, args, { callId, answeredBy });
     }
-    if (controller === undefined) {
-      this.updateRecord({ pendingToolCalls: this.clientCallIds(), stats: this.stats() });
-      return;
-    }
+    if (controller === undefined) return;
     const context: ExecutionContext = {
       sessionId: this.id,
       callId,
@@ -352,14 +432,14 @@ export class SessionRun {
       applied.ok
         ? { callId, toolName: pending.toolName, ok: true, durationMs, result: applied.result }
         : { callId, toolName: pending.toolName, ok: false, durationMs, error: applied.error },
+      pending.answeredBy === 'client'
+        ? { pendingToolCalls: this.clientCallIds(), stats: this.stats() }
+        : undefined,
     );
-    if (pending.answeredBy === 'client') {
-      this.updateRecord({ pendingToolCalls: this.clientCallIds(), stats: this.stats() });
-    }
     if (this.host.events.has('tool:completed')) {
       this.host.events.emit(
         'tool:completed',
-        this.snapshot(),
+        this.view(),
         pending.toolName,
         applied.ok ? applied.result : undefined,
         {
@@ -419,8 +499,7 @@ export class SessionRun {
       }
     }
     this.pendingCalls.clear();
-    this.emit('final', payload);
-    this.updateRecord({
+    this.emit('final', payload, {
       status: this.status,
       completedAt: this.completedAt,
       stats: payload.stats,
@@ -430,9 +509,9 @@ export class SessionRun {
     this.host.runEnded(this);
     const events = this.host.events;
     if (payload.ok) {
-      if (events.has('session:completed')) events.emit('session:completed', this.snapshot(), payload.result);
+      if (events.has('session:completed')) events.emit('session:completed', this.view(), payload.result);
     } else if (events.has('session:error')) {
-      events.emit('session:error', this.snapshot(), EnclaveError.fromWire(this.error as WireError));
+      events.emit('session:error', this.view(), EnclaveError.fromWire(this.error as WireError));
     }
   }
 
@@ -450,14 +529,5 @@ export class SessionRun {
     const ids: string[] = [];
     for (const [callId, pending] of this.pendingCalls) if (pending.answeredBy === 'client') ids.push(callId);
     return ids;
-  }
-
-  private updateRecord(changes: SessionChanges): void {
-    this.host.store.updateSession(this.id, changes).then(undefined, (error: unknown) => {
-      this.host.logger.error('Could not update a session record', {
-        sessionId: this.id,
-        error: error instanceof Error ? error.message : String(error),
-      });
-    });
   }
 }

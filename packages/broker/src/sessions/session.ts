@@ -13,10 +13,12 @@ export interface Session {
   status: SessionStatus;
   createdAt: number;
   expiresAt: number;
+  /** When it started running (epoch ms); absent while pending. */
+  startedAt?: number;
   completedAt?: number;
   securityLevel: SecurityLevel;
   limits: SessionLimits;
-  /** Seq of the newest event. */
+  /** Seq of the newest event (0 before the first). */
   lastSeq: number;
   stats: ExecutionStats;
   /** Ids of tool calls waiting for the client. */

@@ -1,0 +1,169 @@
+import { EnclaveError } from '@enclave-vm/types';
+import type { Logger } from '../options/broker-options.js';
+import type { LoggedEvent } from './logged-event.js';
+import type { AppendOutcome, SessionChanges, SessionStore } from './session-store.js';
+
+/** Why a {@link SessionWriter} stopped writing: what the store answered, or a write that kept failing. */
+export type WriterLoss = Exclude<AppendOutcome, 'appended' | 'duplicate'> | 'failed';
+
+/** Options of {@link SessionWriter}. */
+export interface SessionWriterOptions {
+  store: SessionStore;
+  sessionId: string;
+  logger: Logger;
+  /** Until when (epoch ms) a write the store throws on is tried again. */
+  retryUntil: number;
+  /**
+   * Called once when the store refuses a write (the session was ended or removed by someone else)
+   * or a write kept failing: nothing more is written.
+   */
+  onLost: (loss: WriterLoss) => void;
+}
+
+interface PendingWrite {
+  readonly entry: LoggedEvent | Promise<LoggedEvent> | undefined;
+  readonly changes: SessionChanges | undefined;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const FIRST_RETRY_DELAY_MS = 50;
+const MAX_RETRY_DELAY_MS = 2_000;
+
+/**
+ * The one writer of a running session's log and record. Writes are applied in call order; those of
+ * one turn (a runtime message often carries many events) go to the store in one atomic append, and
+ * a batch waits for the one before it, so a store with round trips (Redis) gets fewer, larger
+ * writes the faster events come. An entry may be a promise (a sealed event still being sealed): the
+ * batch waits for it, keeping seq order.
+ */
+export class SessionWriter {
+  private pending: PendingWrite[] = [];
+  private scheduled = false;
+  private tail: Promise<void> = Promise.resolve();
+  private lost: WriterLoss | undefined;
+
+  constructor(private readonly options: SessionWriterOptions) {}
+
+  /** Why writing stopped, once it has. */
+  get loss(): WriterLoss | undefined {
+    return this.lost;
+  }
+
+  /**
+   * Queues an entry (or none) and record changes; resolves once they are stored, rejects when the
+   * store refused them or they could not be sealed.
+   */
+  write(entry: LoggedEvent | Promise<LoggedEvent> | undefined, changes?: SessionChanges): Promise<void> {
+    if (this.lost !== undefined) return Promise.reject(lossError(this.options.sessionId, this.lost));
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ entry, changes, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(this.flush);
+      }
+    });
+  }
+
+  /** Resolves once every write queued so far has been stored or refused. */
+  flushed(): Promise<void> {
+    if (this.pending.length === 0) return this.tail;
+    return this.write(undefined).catch(() => undefined);
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    this.tail = this.tail.then(() => this.writeBatch(batch));
+  };
+
+  private async writeBatch(batch: readonly PendingWrite[]): Promise<void> {
+    if (this.lost !== undefined) {
+      for (const write of batch) write.reject(lossError(this.options.sessionId, this.lost));
+      return;
+    }
+    let entries: LoggedEvent[];
+    try {
+      entries = await resolveEntries(batch);
+    } catch (error) {
+      this.options.logger.error('Could not seal a session event', {
+        sessionId: this.options.sessionId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      this.stop('failed', batch, error);
+      return;
+    }
+    let changes: SessionChanges | undefined;
+    for (const write of batch) {
+      if (write.changes !== undefined)
+        changes = changes === undefined ? { ...write.changes } : Object.assign(changes, write.changes);
+    }
+    if (entries.length === 0 && changes === undefined) {
+      for (const write of batch) write.resolve();
+      return;
+    }
+    const outcome = await this.appendWithRetry(entries, changes);
+    if (outcome === 'appended' || outcome === 'duplicate') {
+      for (const write of batch) write.resolve();
+      return;
+    }
+    this.stop(outcome, batch, lossError(this.options.sessionId, outcome));
+  }
+
+  private async appendWithRetry(
+    entries: readonly LoggedEvent[],
+    changes: SessionChanges | undefined,
+  ): Promise<AppendOutcome | 'failed'> {
+    const { store, sessionId } = this.options;
+    let delay = FIRST_RETRY_DELAY_MS;
+    for (;;) {
+      try {
+        return await store.append(sessionId, entries, changes === undefined ? {} : { changes });
+      } catch (error) {
+        if (Date.now() + delay > this.options.retryUntil) return 'failed';
+        this.options.logger.warn('Could not log session events; trying again', {
+          sessionId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(MAX_RETRY_DELAY_MS, delay * 2);
+      }
+    }
+  }
+
+  private stop(loss: WriterLoss, batch: readonly PendingWrite[], error: unknown): void {
+    const first = this.lost === undefined;
+    this.lost ??= loss;
+    for (const write of batch) write.reject(error);
+    if (first) this.options.onLost(loss);
+  }
+}
+
+async function resolveEntries(batch: readonly PendingWrite[]): Promise<LoggedEvent[]> {
+  const entries: LoggedEvent[] = [];
+  let sealing = false;
+  for (const write of batch) {
+    if (write.entry instanceof Promise) sealing = true;
+  }
+  if (!sealing) {
+    for (const write of batch) if (write.entry !== undefined) entries.push(write.entry as LoggedEvent);
+    return entries;
+  }
+  const settled = await Promise.all(batch.map((write) => write.entry));
+  for (const entry of settled) if (entry !== undefined) entries.push(entry);
+  return entries;
+}
+
+function lossError(sessionId: string, loss: WriterLoss): EnclaveError {
+  switch (loss) {
+    case 'ended':
+      return new EnclaveError('SESSION_ENDED', `Session ${sessionId} was ended elsewhere`);
+    case 'missing':
+      return new EnclaveError('SESSION_NOT_FOUND', `Session ${sessionId} is no longer in the store`);
+    case 'conflict':
+      return new EnclaveError('INTERNAL_ERROR', `Another writer logged events of session ${sessionId}`);
+    case 'failed':
+      return new EnclaveError('INTERNAL_ERROR', `The events of session ${sessionId} could not be logged`);
+  }
+}
