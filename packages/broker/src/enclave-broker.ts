@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import {
   EnclaveError,
@@ -13,16 +14,13 @@ import { BrokerEventEmitter, type BrokerEventMap, type BrokerEventName } from '.
 import { createBrokerApp } from './http/create-broker-app.js';
 import type { BrokerOptions, Logger } from './options/broker-options.js';
 import { type BrokerSettings, resolveBrokerSettings } from './options/broker-settings.js';
+import { RedisSessionStore } from './redis/redis-session-store.js';
 import { createSessionExecutor } from './runtimes/create-session-executor.js';
 import { resolveRuntimeMode } from './runtimes/resolve-runtime-mode.js';
 import { InMemorySessionStore } from './sessions/in-memory-session-store.js';
 import type { Session } from './sessions/session.js';
-import {
-  SessionManager,
-  type StreamEventsOptions,
-  type ToolResultError,
-} from './sessions/session-manager.js';
-import type { SessionStore } from './sessions/session-store.js';
+import { SessionManager, type StreamEventsOptions } from './sessions/session-manager.js';
+import type { SessionStore, ToolResultError } from './sessions/session-store.js';
 import { ToolRegistry } from './tools/tool-registry.js';
 import type { AuthenticatedUser, ZodToolConfig } from './tools/tool-types.js';
 
@@ -31,7 +29,8 @@ export {
   DEFAULT_MAX_CONCURRENT_SESSIONS,
   DEFAULT_SESSION_TIMEOUT,
 } from './options/broker-settings.js';
-export type { StreamEventsOptions, ToolResultError } from './sessions/session-manager.js';
+export type { StreamEventsOptions } from './sessions/session-manager.js';
+export type { ToolResultError } from './sessions/session-store.js';
 
 /** Options of {@link EnclaveBroker.execute}. */
 export interface ExecuteOptions {
@@ -80,6 +79,8 @@ const consoleWarningLogger: Logger = Object.freeze({
  * }
  */
 export class EnclaveBroker implements AsyncDisposable {
+  /** This broker's id among the brokers sharing its store (`brk_` and 32 hex digits). */
+  readonly id = `brk_${randomUUID().replaceAll('-', '')}`;
   /** The options the broker was created with. */
   readonly options: BrokerOptions;
   /** The options checked, with their defaults filled in (frozen). */
@@ -91,7 +92,10 @@ export class EnclaveBroker implements AsyncDisposable {
    * the console.
    */
   readonly logger: Logger;
-  /** Where the broker's sessions live: `options.store`, or an {@link InMemorySessionStore}. */
+  /**
+   * Where the broker's sessions live: `options.store`, a {@link RedisSessionStore} over
+   * `options.redis`, or an {@link InMemorySessionStore}.
+   */
   readonly store: SessionStore;
   private readonly events: BrokerEventEmitter;
   private readonly sessions: SessionManager;
@@ -103,17 +107,10 @@ export class EnclaveBroker implements AsyncDisposable {
   private closing: Promise<void> | undefined;
 
   /**
-   * Creates a broker. Nothing starts until the first session or `listen`. Throws
-   * `CONFIGURATION_ERROR` for invalid options, and for `redis`: the Redis session store is not
-   * available yet.
+   * Creates a broker. Nothing starts (and nothing connects) until the first session or `listen`.
+   * Throws `CONFIGURATION_ERROR` for invalid options.
    */
   constructor(options: BrokerOptions = {}) {
-    if (options.redis !== undefined) {
-      throw new EnclaveError(
-        'CONFIGURATION_ERROR',
-        'The Redis session store is not available yet; leave out `redis` to keep sessions in memory',
-      );
-    }
     this.settings = resolveBrokerSettings(options);
     resolveRuntimeMode(options);
     if (options.tools !== undefined && !(options.tools instanceof ToolRegistry)) {
@@ -126,10 +123,11 @@ export class EnclaveBroker implements AsyncDisposable {
     this.tools = options.tools ?? new ToolRegistry();
     this.logger = options.logger ?? consoleWarningLogger;
     this.events = new BrokerEventEmitter(this.logger);
-    const { store, owned } = resolveStore(options, this.settings);
+    const { store, owned } = resolveStore(options, this.settings, this.logger);
     this.store = store;
     this.ownsStore = owned;
     this.sessions = new SessionManager({
+      brokerId: this.id,
       settings: this.settings,
       store,
       tools: this.tools,
@@ -355,7 +353,20 @@ export class EnclaveBroker implements AsyncDisposable {
 function resolveStore(
   options: BrokerOptions,
   settings: BrokerSettings,
+  logger: Logger,
 ): { store: SessionStore; owned: boolean } {
+  if (options.redis !== undefined) {
+    if (options.store !== undefined) {
+      throw new EnclaveError('CONFIGURATION_ERROR', 'Give either redis or store, not both');
+    }
+    const store = new RedisSessionStore({
+      redis: options.redis,
+      keyPrefix: settings.keyPrefix,
+      maxEventLogSize: settings.maxEventLogSize,
+      logger,
+    });
+    return { store, owned: true };
+  }
   if (options.store !== undefined) {
     if (!isSessionStore(options.store)) {
       throw new EnclaveError('CONFIGURATION_ERROR', 'store must implement SessionStore');
@@ -373,6 +384,10 @@ function resolveStore(
 
 const STORE_METHODS = [
   'open',
+  'join',
+  'lostBrokers',
+  'sessionsOwnedBy',
+  'forgetBroker',
   'createSession',
   'getSession',
   'append',

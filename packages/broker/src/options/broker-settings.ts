@@ -9,6 +9,7 @@ import {
   SessionLimitsSchema,
 } from '@enclave-vm/types';
 import { z } from 'zod';
+import { checkRateLimitConfig } from '../http/request-guard.js';
 import type { BrokerOptions } from './broker-options.js';
 
 /** Default of {@link BrokerOptions.sessionTimeout}. */
@@ -19,6 +20,13 @@ export const DEFAULT_MAX_CONCURRENT_SESSIONS = 1000;
 export const DEFAULT_HEARTBEAT_INTERVAL = 15_000;
 /** Default of {@link BrokerOptions.maxEventLogSize}. */
 export const DEFAULT_MAX_EVENT_LOG_SIZE = 10_000;
+/** Default of {@link BrokerOptions.leaseTimeout}. */
+export const DEFAULT_LEASE_TIMEOUT = 5_000;
+/** Default of {@link BrokerOptions.keyPrefix}. */
+export const DEFAULT_KEY_PREFIX = 'enclave:';
+
+/** The smallest accepted `leaseTimeout`: renewals every third of it must fit between stalls. */
+const MIN_LEASE_TIMEOUT = 300;
 
 /**
  * The broker's options, checked and with every default filled in, resolved once when the broker is
@@ -32,6 +40,9 @@ export interface BrokerSettings {
   readonly maxConcurrentSessions: number;
   readonly heartbeatInterval: number;
   readonly maxEventLogSize: number;
+  readonly leaseTimeout: number;
+  /** The prefix of every Redis key (meaningful with `redis`). */
+  readonly keyPrefix: string;
 }
 
 /**
@@ -57,6 +68,7 @@ export function resolveBrokerSettings(options: BrokerOptions): BrokerSettings {
       throw new EnclaveError('CONFIGURATION_ERROR', `limits: unknown limit ${unknown.join(', ')}`);
     }
   }
+  if (options.rateLimiting !== undefined) checkRateLimitConfig(options.rateLimiting);
   let limits: SessionLimits;
   try {
     limits = Object.freeze(resolveLimits(securityLevel, options.limits ?? {}));
@@ -78,7 +90,34 @@ export function resolveBrokerSettings(options: BrokerOptions): BrokerSettings {
       DEFAULT_HEARTBEAT_INTERVAL,
     ),
     maxEventLogSize: positiveInteger('maxEventLogSize', options.maxEventLogSize, DEFAULT_MAX_EVENT_LOG_SIZE),
+    leaseTimeout: resolveLeaseTimeout(options.leaseTimeout),
+    keyPrefix: resolveKeyPrefix(options),
   });
+}
+
+function resolveLeaseTimeout(value: number | undefined): number {
+  const leaseTimeout = positiveInteger('leaseTimeout', value, DEFAULT_LEASE_TIMEOUT);
+  if (leaseTimeout < MIN_LEASE_TIMEOUT) {
+    throw new EnclaveError(
+      'CONFIGURATION_ERROR',
+      `leaseTimeout must be at least ${MIN_LEASE_TIMEOUT} ms, got ${leaseTimeout}`,
+    );
+  }
+  return leaseTimeout;
+}
+
+function resolveKeyPrefix(options: BrokerOptions): string {
+  if (options.keyPrefix === undefined) return DEFAULT_KEY_PREFIX;
+  if (options.redis === undefined) {
+    throw new EnclaveError(
+      'CONFIGURATION_ERROR',
+      'keyPrefix names Redis keys: it needs `redis` (a RedisSessionStore passed as `store` takes its own keyPrefix)',
+    );
+  }
+  if (typeof options.keyPrefix !== 'string' || options.keyPrefix.length > 200) {
+    throw new EnclaveError('CONFIGURATION_ERROR', 'keyPrefix must be a string of at most 200 characters');
+  }
+  return options.keyPrefix;
 }
 
 function describeLimitsError(error: unknown): string {

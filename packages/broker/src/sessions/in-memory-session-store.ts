@@ -7,8 +7,12 @@ import type { Session } from './session.js';
 import type {
   AppendOptions,
   AppendOutcome,
+  BrokerMembership,
+  BrokerReply,
+  BrokerRequest,
   CreateSessionOptions,
   EventRange,
+  JoinOptions,
   SessionFollower,
   SessionStore,
 } from './session-store.js';
@@ -36,6 +40,15 @@ interface Follow {
   deliveredSeq: number;
 }
 
+/** A broker that joined the store. */
+interface Member {
+  /** Epoch ms until which its lease holds. */
+  deadline: number;
+  readonly leaseMs: number;
+  /** Undefined once it left. */
+  onRequest: ((request: BrokerRequest) => Promise<BrokerReply>) | undefined;
+}
+
 function isActive(status: Session['status']): boolean {
   return status === 'pending' || status === 'running';
 }
@@ -43,7 +56,8 @@ function isActive(status: Session['status']): boolean {
 /**
  * The default {@link SessionStore}: records and bounded event logs ({@link ReplayBuffer}) held in
  * this process. Appends are applied at once and reach followers synchronously. Brokers of one
- * process may share an instance.
+ * process may share an instance: requests between them are function calls (their plain-data
+ * messages copied as a serializing store would), and their leases are kept with the local clock.
  */
 export class InMemorySessionStore implements SessionStore {
   private readonly maxEventLogSize: number;
@@ -51,6 +65,9 @@ export class InMemorySessionStore implements SessionStore {
   readonly expiryGrace: number;
   private readonly sessions = new Map<string, StoredSession>();
   private readonly removals: DeadlineQueue<string>;
+  private readonly members = new Map<string, Member>();
+  /** Active sessions by owner. */
+  private readonly owned = new Map<string, Set<string>>();
   private active = 0;
 
   /** Throws `CONFIGURATION_ERROR` for a `maxEventLogSize` below 1 or a negative `expiryGrace`. */
@@ -100,7 +117,10 @@ export class InMemorySessionStore implements SessionStore {
       log: new ReplayBuffer<LoggedEvent>({ maxEvents: this.maxEventLogSize }),
       followers: new Set(),
     });
-    if (counts) this.active++;
+    if (counts) {
+      this.active++;
+      if (session.owner !== undefined) this.ownedBy(session.owner).add(session.id);
+    }
     this.removals.add(session.id, session.expiresAt + this.expiryGrace);
     return true;
   }
@@ -127,7 +147,7 @@ export class InMemorySessionStore implements SessionStore {
     const changes = options.changes;
     if (changes !== undefined) {
       Object.assign(record, changes);
-      if (!isActive(record.status)) this.active--;
+      if (!isActive(record.status)) this.ended(record);
     }
     if (last !== undefined) record.lastSeq = last.seq;
     for (const entry of entries) {
@@ -172,8 +192,89 @@ export class InMemorySessionStore implements SessionStore {
     for (const stored of this.sessions.values()) stored.followers.clear();
   }
 
+  async join(brokerId: string, options: JoinOptions): Promise<BrokerMembership> {
+    const member: Member = {
+      deadline: Date.now() + options.leaseMs,
+      leaseMs: options.leaseMs,
+      onRequest: options.onRequest,
+    };
+    this.members.set(brokerId, member);
+    return {
+      brokerId,
+      renew: async () => {
+        member.deadline = Date.now() + member.leaseMs;
+        if (member.onRequest !== undefined) this.members.set(brokerId, member);
+      },
+      request: (target, request, timeoutMs) => this.request(target, request, timeoutMs),
+      leave: async () => {
+        member.onRequest = undefined;
+        member.deadline = 0;
+        if (this.members.get(brokerId) === member && (this.owned.get(brokerId)?.size ?? 0) === 0) {
+          this.members.delete(brokerId);
+        }
+      },
+    };
+  }
+
+  async lostBrokers(): Promise<string[]> {
+    const now = Date.now();
+    const lost: string[] = [];
+    for (const [brokerId, member] of this.members) if (member.deadline < now) lost.push(brokerId);
+    return lost;
+  }
+
+  async sessionsOwnedBy(brokerId: string, limit: number): Promise<string[]> {
+    return [...(this.owned.get(brokerId) ?? [])].slice(0, limit);
+  }
+
+  async forgetBroker(brokerId: string): Promise<boolean> {
+    const member = this.members.get(brokerId);
+    if (member !== undefined && member.deadline >= Date.now()) return false;
+    if ((this.owned.get(brokerId)?.size ?? 0) > 0) return false;
+    this.members.delete(brokerId);
+    this.owned.delete(brokerId);
+    return true;
+  }
+
+  private async request(target: string, request: BrokerRequest, timeoutMs: number): Promise<BrokerReply> {
+    const onRequest = this.members.get(target)?.onRequest;
+    if (onRequest === undefined) {
+      throw new EnclaveError('BROKER_LOST', `Broker ${target} is not listening`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new EnclaveError('BROKER_LOST', `Broker ${target} did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      // Copied both ways, as a store that carries messages over the network would.
+      const reply = await Promise.race([onRequest(copyJson(request)), silent]);
+      return copyJson(reply);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private ownedBy(brokerId: string): Set<string> {
+    let sessions = this.owned.get(brokerId);
+    if (sessions === undefined) {
+      sessions = new Set();
+      this.owned.set(brokerId, sessions);
+    }
+    return sessions;
+  }
+
+  /** A session stopped being active: it frees its slot and leaves its owner's set. */
+  private ended(record: Session): void {
+    this.active--;
+    if (record.owner !== undefined) this.owned.get(record.owner)?.delete(record.id);
+  }
+
   private remove(sessionId: string, stored: StoredSession, why: 'expired' | 'deleted'): void {
-    if (isActive(stored.record.status)) this.active--;
+    if (isActive(stored.record.status)) this.ended(stored.record);
     this.sessions.delete(sessionId);
     const followers = [...stored.followers];
     stored.followers.clear();
@@ -196,6 +297,10 @@ function deliver(follow: Follow, entry: LoggedEvent): void {
   } catch {
     // One failing follower must not keep the entry from the others or fail the append.
   }
+}
+
+function copyJson<Value>(value: Value): Value {
+  return JSON.parse(JSON.stringify(value)) as Value;
 }
 
 function copyRecord(session: Session): Session {

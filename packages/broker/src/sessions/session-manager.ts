@@ -7,7 +7,6 @@ import {
   type ExecuteRequest,
   ExecuteRequestSchema,
   type HealthResponse,
-  type SealedMessagePayload,
   type SessionLimits,
   type StreamEvent,
   toEnclaveError,
@@ -19,14 +18,23 @@ import type { BrokerSettings } from '../options/broker-settings.js';
 import { parseBody } from '../parse-body.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { AuthenticatedUser, ToolHandler } from '../tools/tool-types.js';
+import { ClusterMember } from './cluster-member.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { createEventPredicate } from './event-filter.js';
 import { isFinalEntry } from './logged-event.js';
+import { lostOwnerEnding } from './lost-owner.js';
 import type { Session } from './session.js';
 import { SessionEncryption } from './session-encryption.js';
 import { type OpenedEventSource, SessionEventStream } from './session-event-stream.js';
 import { SessionRun, type SessionRunHost } from './session-run.js';
-import type { SessionFollower, SessionStore } from './session-store.js';
+import type {
+  BrokerReply,
+  BrokerRequest,
+  SessionFollower,
+  SessionStore,
+  ToolAnswer,
+  ToolResultError,
+} from './session-store.js';
 
 /** Options of {@link SessionManager.streamEvents}. */
 export interface StreamEventsOptions {
@@ -38,23 +46,10 @@ export interface StreamEventsOptions {
   caller?: AuthenticatedUser;
 }
 
-/** The error a tool call is answered with, as `submitToolResult` takes it. */
-export interface ToolResultError {
-  message: string;
-  /** Error code the guest sees. @default 'TOOL_ERROR' */
-  code?: string;
-}
-
-/**
- * The client's answer to a tool call: a plain result or error, or, in an encrypted session, the
- * sealed `{ callId, result?, error? }`.
- */
-export type ToolAnswer =
-  | { readonly kind: 'plain'; readonly result: unknown; readonly error?: ToolResultError }
-  | { readonly kind: 'sealed'; readonly sealed: SealedMessagePayload };
-
 /** What a {@link SessionManager} works with. */
 export interface SessionManagerOptions {
+  /** The broker's id among the brokers sharing the store. */
+  brokerId: string;
   settings: BrokerSettings;
   store: SessionStore;
   tools: ToolRegistry;
@@ -65,6 +60,9 @@ export interface SessionManagerOptions {
   createExecutor: () => Promise<SessionExecutor>;
 }
 
+/** Times a lost broker's session is read again when its append meets a late write. */
+const LOST_SESSION_ATTEMPTS = 5;
+
 /** Heartbeats due within this share of the interval are sent in one timer wake-up. */
 const HEARTBEAT_COALESCE_SHARE = 0.05;
 const HEARTBEAT_COALESCE_MAX_MS = 100;
@@ -73,9 +71,13 @@ const HEARTBEAT_COALESCE_MAX_MS = 100;
  * Owns the sessions of one broker: starts them, runs them (the running executor of each lives
  * here, and nowhere else), numbers and logs their events through the store, sends their heartbeats,
  * ends them at expiry, and is the one path for their tool results and cancels. Everything readers
- * see (records, event logs) is read from the store.
+ * see (records, event logs) is read from the store, so any broker sharing it serves any session;
+ * tool results and cancels for a session another broker runs are routed to that broker, and the
+ * sessions of a broker that was lost are ended here.
  */
 export class SessionManager {
+  /** This broker's id among the brokers sharing the store. */
+  readonly brokerId: string;
   private readonly settings: BrokerSettings;
   private readonly store: SessionStore;
   private readonly events: BrokerEventEmitter;
@@ -89,9 +91,11 @@ export class SessionManager {
   private readonly startedAt = performance.now();
   private sessionsStarted = 0;
   private starting: Promise<SessionExecutor> | undefined;
+  private cluster: ClusterMember | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: SessionManagerOptions) {
+    this.brokerId = options.brokerId;
     this.settings = options.settings;
     this.store = options.store;
     this.events = options.events;
@@ -164,6 +168,7 @@ export class SessionManager {
     const created = await this.store.createSession(
       {
         id,
+        owner: this.brokerId,
         status: 'pending',
         createdAt: now,
         expiresAt,
@@ -196,6 +201,7 @@ export class SessionManager {
       context,
       user: caller,
       encryption,
+      owner: this.brokerId,
     });
     this.runs.set(id, run);
     this.sessionsStarted++;
@@ -262,16 +268,29 @@ export class SessionManager {
     }
     const session = await this.getSession(sessionId, caller);
     if (session === null) throw sessionNotFound(sessionId);
-    // Every visible session this broker does not run has ended.
-    throw new EnclaveError('SESSION_ENDED', `Session ${sessionId} has already ended`);
+    // A session this broker does not run has ended, or runs on another broker.
+    if (!isActive(session) || session.owner === this.brokerId) throw sessionEnded(sessionId);
+    await this.route(session, { type: 'tool-result', sessionId, callId, answer });
   }
 
   /** See `EnclaveBroker.cancelSession`. */
   async cancelSession(sessionId: string, caller?: AuthenticatedUser): Promise<Session> {
     const run = this.runs.get(sessionId);
     if (run?.visibleTo(caller)) {
-      run.end(new EnclaveError('CANCELLED', `Session ${sessionId} was cancelled`));
+      run.end(cancelled(sessionId));
       await run.flushed();
+    } else {
+      const session = await this.getSession(sessionId, caller);
+      if (session === null) throw sessionNotFound(sessionId);
+      if (!isActive(session) || session.owner === undefined || session.owner === this.brokerId)
+        return session;
+      try {
+        await this.route(session, { type: 'cancel', sessionId });
+      } catch (error) {
+        // Its broker is lost: the session ends here, as that broker's loss, rather than wait for it.
+        if (!EnclaveError.isInstance(error) || error.code !== 'BROKER_LOST') throw error;
+        await this.endLostSession(sessionId, session.owner);
+      }
     }
     const session = await this.getSession(sessionId, caller);
     if (session === null) throw sessionNotFound(sessionId);
@@ -310,6 +329,8 @@ export class SessionManager {
     this.heartbeats.close();
     this.expiries.close();
     const failures: unknown[] = [];
+    if (this.starting !== undefined) await this.starting.catch(() => undefined);
+    await this.cluster?.close().catch((failure: unknown) => failures.push(failure));
     if (this.starting !== undefined) {
       const executor = await this.starting.catch(() => undefined);
       if (executor !== undefined) await executor.close().catch((failure: unknown) => failures.push(failure));
@@ -327,11 +348,81 @@ export class SessionManager {
 
   private async startOnce(): Promise<SessionExecutor> {
     await this.store.open();
+    this.cluster ??= await ClusterMember.join({
+      brokerId: this.brokerId,
+      store: this.store,
+      leaseMs: this.settings.leaseTimeout,
+      logger: this.logger,
+      onRequest: (request) => this.answerRequest(request),
+      endLostSession: (sessionId, lostBrokerId) => this.endLostSession(sessionId, lostBrokerId),
+    });
     try {
       return await this.createExecutor();
     } catch (error) {
       throw toEnclaveError(error, 'RUNTIME_UNAVAILABLE');
     }
+  }
+
+  /** What another broker asks of this one about a session this one runs. */
+  private async answerRequest(request: BrokerRequest): Promise<BrokerReply> {
+    try {
+      const run = this.runs.get(request.sessionId);
+      if (request.type === 'cancel') {
+        if (run !== undefined) {
+          run.end(cancelled(request.sessionId));
+          await run.flushed();
+        }
+        return { ok: true };
+      }
+      if (run === undefined) throw sessionEnded(request.sessionId);
+      await answerToolCall(run, request.callId, request.answer);
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: toEnclaveError(error).toWire() };
+    }
+  }
+
+  /**
+   * Ends a session whose owner was lost with `error` + `final` (`BROKER_LOST`), unless it ended or
+   * changed hands meanwhile. The append is conditional, so when several brokers try at once exactly
+   * one succeeds.
+   */
+  private async endLostSession(sessionId: string, lostBrokerId: string): Promise<void> {
+    for (let attempt = 0; attempt < LOST_SESSION_ATTEMPTS; attempt++) {
+      const session = await this.store.getSession(sessionId);
+      if (session === null || !isActive(session) || session.owner !== lostBrokerId) return;
+      const { entries, changes } = lostOwnerEnding(session, Date.now());
+      const outcome = await this.store.append(sessionId, entries, { changes });
+      if (outcome === 'appended') {
+        this.logger.warn('Ended a session whose broker was lost', { sessionId, lostBrokerId });
+        return;
+      }
+      // Its owner logged more meanwhile (a late write): read it again and end it after that.
+      if (outcome !== 'conflict') return;
+    }
+  }
+
+  /**
+   * Sends a request to the broker running `session` and throws what it answers. When that broker
+   * cannot be reached the session has either ended meanwhile (`SESSION_ENDED`) or its owner is lost
+   * (`BROKER_LOST`).
+   */
+  private async route(session: Session, request: BrokerRequest): Promise<void> {
+    const cluster = this.cluster;
+    const owner = session.owner;
+    if (cluster === undefined || owner === undefined) throw sessionEnded(session.id);
+    let reply: BrokerReply;
+    try {
+      reply = await cluster.request(owner, request);
+    } catch (error) {
+      const failure = toEnclaveError(error);
+      if (failure.code === 'BROKER_LOST') {
+        const current = await this.store.getSession(session.id);
+        if (current === null || !isActive(current)) throw sessionEnded(session.id);
+      }
+      throw failure;
+    }
+    if (!reply.ok) throw EnclaveError.fromWire(reply.error);
   }
 
   private async openEventSource(
@@ -365,8 +456,7 @@ export class SessionManager {
     const replay = range.entries;
     const last = replay.at(-1);
     // Ended before the log was read: the replay holds its final, or the final came before fromSeq.
-    const ended = session.status !== 'pending' && session.status !== 'running';
-    if (isFinalEntry(last) || (ended && session.lastSeq < fromSeq)) {
+    if (isFinalEntry(last) || (!isActive(session) && session.lastSeq < fromSeq)) {
       return { replay, complete: true, predicate, unsubscribe: () => undefined };
     }
     // Entries after the last one read; when none was, from the record's last seq, so that a final
@@ -421,6 +511,10 @@ function toOutcome(result: unknown, error: ToolResultError | undefined): ToolOut
     : { ok: false, error: { code: error.code ?? 'TOOL_ERROR', message: String(error.message) } };
 }
 
+function isActive(session: Session): boolean {
+  return session.status === 'pending' || session.status === 'running';
+}
+
 /** A session is visible while unexpired, and to a caller only within the caller's tenant. */
 function isVisible(session: Session, caller: AuthenticatedUser | undefined): boolean {
   if (Date.now() >= session.expiresAt) return false;
@@ -453,6 +547,14 @@ function deepFreeze<Value>(value: Value): Value {
 
 function sessionNotFound(sessionId: string): EnclaveError {
   return new EnclaveError('SESSION_NOT_FOUND', `No session ${sessionId}`);
+}
+
+function sessionEnded(sessionId: string): EnclaveError {
+  return new EnclaveError('SESSION_ENDED', `Session ${sessionId} has already ended`);
+}
+
+function cancelled(sessionId: string): EnclaveError {
+  return new EnclaveError('CANCELLED', `Session ${sessionId} was cancelled`);
 }
 
 function shuttingDown(): EnclaveError {

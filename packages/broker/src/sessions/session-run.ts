@@ -19,7 +19,8 @@ import type { Logger } from '../options/broker-options.js';
 import { isPlainObject } from '../tools/parameter-arguments.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { AuthenticatedUser, ExecutionContext, ToolHandler } from '../tools/tool-types.js';
-import { loggedEvent } from './logged-event.js';
+import { type LoggedEvent, loggedEvent } from './logged-event.js';
+import { lostOwnerEvents } from './lost-owner.js';
 import type { Session } from './session.js';
 import type { SessionEncryption } from './session-encryption.js';
 import type { SessionChanges, SessionStore } from './session-store.js';
@@ -51,6 +52,8 @@ export interface SessionRunInit {
   user: AuthenticatedUser | undefined;
   /** Set when the client asked for end-to-end encryption: every event after `session_init` is sealed. */
   encryption?: SessionEncryption;
+  /** Id of the broker running it. */
+  owner: string;
 }
 
 /** A tool call waiting for its answer. */
@@ -117,6 +120,7 @@ export class SessionRun {
       logger: host.logger,
       retryUntil: init.expiresAt + host.expiryGrace,
       onLost: (loss) => this.abandon(loss),
+      ...(init.encryption === undefined ? {} : { ending: (lastSeq: number) => this.sealedEnding(lastSeq) }),
     });
   }
 
@@ -165,6 +169,7 @@ export class SessionRun {
       ...(this.user === undefined ? {} : { user: this.user }),
       ...(this.status === 'completed' ? { result: this.result } : {}),
       ...(this.error === undefined ? {} : { error: this.error }),
+      owner: this.init.owner,
     };
   }
 
@@ -260,6 +265,17 @@ export class SessionRun {
     const entry = this.encryption === undefined ? loggedEvent(event) : this.encryption.seal(event);
     this.writer.write(entry, changes).then(undefined, () => undefined);
     return event;
+  }
+
+  /**
+   * The sealed `error` + `final` (`BROKER_LOST`) that follow `lastSeq`: what another broker logs if
+   * this one dies, since the keys never leave this broker.
+   */
+  private sealedEnding(lastSeq: number): Promise<LoggedEvent[]> {
+    const encryption = this.encryption as SessionEncryption;
+    return Promise.all(
+      lostOwnerEvents(this.id, lastSeq, this.stats()).map((event) => encryption.seal(event)),
+    );
   }
 
   /** Changes the record without logging an event. */

@@ -1,10 +1,20 @@
-import type { EnclaveError } from '@enclave-vm/types';
+import type { EnclaveError, SealedMessagePayload, WireError } from '@enclave-vm/types';
 import type { LoggedEvent } from './logged-event.js';
 import type { Session } from './session.js';
 
 /** The fields of a session record that change after it is created. */
 export type SessionChanges = Partial<
-  Pick<Session, 'status' | 'startedAt' | 'completedAt' | 'stats' | 'pendingToolCalls' | 'result' | 'error'>
+  Pick<
+    Session,
+    | 'status'
+    | 'startedAt'
+    | 'completedAt'
+    | 'stats'
+    | 'pendingToolCalls'
+    | 'result'
+    | 'error'
+    | 'sealedEnding'
+  >
 >;
 
 /** What {@link SessionStore.readEvents} found. */
@@ -59,6 +69,61 @@ export interface SessionFollower {
   fail(error: EnclaveError): void;
 }
 
+/** The error a client answers a tool call with. */
+export interface ToolResultError {
+  message: string;
+  /** Error code the guest sees. @default 'TOOL_ERROR' */
+  code?: string;
+}
+
+/**
+ * The client's answer to a tool call: a plain result or error, or, in an encrypted session, the
+ * sealed `{ callId, result?, error? }`.
+ */
+export type ToolAnswer =
+  | { readonly kind: 'plain'; readonly result: unknown; readonly error?: ToolResultError }
+  | { readonly kind: 'sealed'; readonly sealed: SealedMessagePayload };
+
+/**
+ * What one broker asks of the broker that runs a session (plain data, sent through the store):
+ * apply a client's tool answer, or cancel the session.
+ */
+export type BrokerRequest =
+  | {
+      readonly type: 'tool-result';
+      readonly sessionId: string;
+      readonly callId: string;
+      readonly answer: ToolAnswer;
+    }
+  | { readonly type: 'cancel'; readonly sessionId: string };
+
+/** The owner's answer to a {@link BrokerRequest}. */
+export type BrokerReply = { readonly ok: true } | { readonly ok: false; readonly error: WireError };
+
+/** Options of {@link SessionStore.join}. */
+export interface JoinOptions {
+  /** Ms the broker's lease lasts without renewal. */
+  leaseMs: number;
+  /** Answers the requests other brokers send to this one. */
+  onRequest: (request: BrokerRequest) => Promise<BrokerReply>;
+}
+
+/** A broker's place among the brokers sharing a store. */
+export interface BrokerMembership {
+  /** The broker's id. */
+  readonly brokerId: string;
+  /** Extends the broker's lease by `leaseMs` from now (in the store's clock). */
+  renew(): Promise<void>;
+  /**
+   * Sends a request to broker `brokerId` and resolves with its reply. Rejects with `BROKER_LOST`
+   * when that broker is not listening or does not answer within `timeoutMs`, and with
+   * `STORE_UNAVAILABLE` when the store cannot be reached.
+   */
+  request(brokerId: string, request: BrokerRequest, timeoutMs: number): Promise<BrokerReply>;
+  /** Stops answering requests and gives up the lease at once (so peers forget the broker). */
+  leave(): Promise<void>;
+}
+
 /**
  * Where sessions live: their records and their event logs. The store is the only record of a
  * session: a broker keeps in memory only what cannot leave its process (the running executor and an
@@ -76,7 +141,10 @@ export interface SessionFollower {
  *   entry is readable with `readEvents` and the record shows its changes;
  * - records and logs are plain data: what is read back equals what was written;
  * - a record and its log are removed at the latest `expiryGrace` ms after its `expiresAt` (the
- *   broker treats a session as gone from `expiresAt` on).
+ *   broker treats a session as gone from `expiresAt` on);
+ * - brokers sharing the store reach each other through it (`join`, `request`), and each holds a
+ *   lease: a broker whose lease lapsed is reported by `lostBrokers` until it is forgotten, and the
+ *   active sessions it owns by `sessionsOwnedBy`, so that another broker can end them.
  */
 export interface SessionStore {
   /** Ms after a session's `expiresAt` at which the store removes its record and log. */
@@ -102,6 +170,20 @@ export interface SessionStore {
   subscribe(sessionId: string, afterSeq: number, follower: SessionFollower): Promise<() => void>;
   /** Removes the record and its log; followers of it fail. */
   deleteSession(sessionId: string): Promise<void>;
+  /**
+   * Registers broker `brokerId` among the brokers sharing the store: its lease starts (renew it
+   * within `leaseMs`), and requests sent to it reach `onRequest`.
+   */
+  join(brokerId: string, options: JoinOptions): Promise<BrokerMembership>;
+  /** Brokers whose lease has lapsed (they died, lost the store or left) and are not forgotten yet. */
+  lostBrokers(): Promise<string[]>;
+  /** Up to `limit` ids of the active sessions broker `brokerId` owns. */
+  sessionsOwnedBy(brokerId: string, limit: number): Promise<string[]>;
+  /**
+   * Forgets a lost broker that owns no active session any more; resolves `false` (and keeps it) when
+   * it still owns one or renewed its lease meanwhile.
+   */
+  forgetBroker(brokerId: string): Promise<boolean>;
   /** Releases what the store holds open (connections, timers, followers). */
   close(): Promise<void>;
 }

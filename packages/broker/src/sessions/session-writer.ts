@@ -18,6 +18,11 @@ export interface SessionWriterOptions {
    * or a write kept failing: nothing more is written.
    */
   onLost: (loss: WriterLoss) => void;
+  /**
+   * Encrypted sessions: prepares the sealed `error` + `final` another broker logs after `lastSeq` if
+   * this one is lost. Each write that moves the log on stores a fresh pair with it (`sealedEnding`).
+   */
+  ending?: (lastSeq: number) => Promise<LoggedEvent[]>;
 }
 
 interface PendingWrite {
@@ -42,6 +47,10 @@ export class SessionWriter {
   private scheduled = false;
   private tail: Promise<void> = Promise.resolve();
   private lost: WriterLoss | undefined;
+  /** Seq of the newest entry stored. */
+  private writtenSeq = 0;
+  /** The seq the stored sealed ending follows. */
+  private endingAfter = 0;
 
   constructor(private readonly options: SessionWriterOptions) {}
 
@@ -103,12 +112,38 @@ export class SessionWriter {
       for (const write of batch) write.resolve();
       return;
     }
+    const lastSeq = entries.at(-1)?.seq ?? this.writtenSeq;
+    try {
+      changes = await this.withEnding(changes, lastSeq);
+    } catch (error) {
+      this.options.logger.error('Could not seal the ending of a session', {
+        sessionId: this.options.sessionId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      this.stop('failed', batch, error);
+      return;
+    }
     const outcome = await this.appendWithRetry(entries, changes);
     if (outcome === 'appended' || outcome === 'duplicate') {
+      this.writtenSeq = lastSeq;
+      if (changes?.sealedEnding !== undefined) this.endingAfter = lastSeq;
       for (const write of batch) write.resolve();
       return;
     }
     this.stop(outcome, batch, lossError(this.options.sessionId, outcome));
+  }
+
+  /** Adds a fresh sealed ending when the log moves on, and drops it when the session ends. */
+  private async withEnding(
+    changes: SessionChanges | undefined,
+    lastSeq: number,
+  ): Promise<SessionChanges | undefined> {
+    const ending = this.options.ending;
+    if (ending === undefined) return changes;
+    const status = changes?.status;
+    if (status === 'completed' || status === 'error') return { ...changes, sealedEnding: undefined };
+    if (lastSeq === 0 || lastSeq === this.endingAfter) return changes;
+    return { ...changes, sealedEnding: await ending(lastSeq) };
   }
 
   private async appendWithRetry(

@@ -2,7 +2,7 @@ import { createEvent, EnclaveError, resolveLimits } from '@enclave-vm/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LoggedEvent } from '../sessions/logged-event.js';
 import type { Session } from '../sessions/session.js';
-import type { SessionFollower, SessionStore } from '../sessions/session-store.js';
+import type { BrokerRequest, SessionFollower, SessionStore } from '../sessions/session-store.js';
 
 /** Options the contract suite creates its stores with. */
 export interface ContractStoreOptions {
@@ -254,6 +254,98 @@ export function describeSessionStoreContract(name: string, target: SessionStoreC
       expect(received.failures[0]).toBeInstanceOf(EnclaveError);
     });
 
+    it('carries requests between brokers and their replies, and reports a broker that is not listening', async () => {
+      const store = await storeWith();
+      const peer = await peerOf(store);
+      const first = brokerId('first');
+      const second = brokerId('second');
+      const seen: BrokerRequest[] = [];
+      const membership = await store.join(first, {
+        leaseMs: 60_000,
+        onRequest: async (request) => {
+          seen.push(request);
+          return request.type === 'cancel'
+            ? { ok: true }
+            : { ok: false, error: { code: 'TOOL_CALL_NOT_FOUND', message: `no ${request.callId}` } };
+        },
+      });
+      const other = await peer.join(second, { leaseMs: 60_000, onRequest: async () => ({ ok: true }) });
+      expect(other.brokerId).toBe(second);
+      const cancel: BrokerRequest = { type: 'cancel', sessionId: 'ses_a' };
+      expect(await other.request(first, cancel, 5_000)).toEqual({ ok: true });
+      const answer: BrokerRequest = {
+        type: 'tool-result',
+        sessionId: 'ses_a',
+        callId: 'call_7',
+        answer: { kind: 'sealed', sealed: { counter: 1, iv: 'aXY=', ciphertext: 'c2VhbGVk' } },
+      };
+      expect(await other.request(first, answer, 5_000)).toEqual({
+        ok: false,
+        error: { code: 'TOOL_CALL_NOT_FOUND', message: 'no call_7' },
+      });
+      expect(seen).toEqual([cancel, answer]);
+      expect(await membership.request(second, cancel, 5_000)).toEqual({ ok: true });
+      await expect(other.request(brokerId('nobody'), cancel, 5_000)).rejects.toMatchObject({
+        code: 'BROKER_LOST',
+      });
+      await membership.leave();
+      await expect(other.request(first, cancel, 5_000)).rejects.toMatchObject({ code: 'BROKER_LOST' });
+    });
+
+    it('reports a broker whose lease lapsed with the sessions it owns, and forgets it once they ended', async () => {
+      const store = await storeWith();
+      const peer = await peerOf(store);
+      const lost = brokerId('lost');
+      const alive = brokerId('alive');
+      await store.join(lost, { leaseMs: 300, onRequest: async () => ({ ok: true }) });
+      const living = await peer.join(alive, { leaseMs: 300, onRequest: async () => ({ ok: true }) });
+      const owned = record({ owner: lost, status: 'running' });
+      const ended = record({ owner: lost, status: 'running' });
+      const theirs = record({ owner: alive, status: 'running' });
+      for (const session of [owned, ended, theirs]) await store.createSession(session, { maxActive: 10 });
+      await store.append(ended.id, [entry(ended.id, 1, 'final')], { changes: { status: 'completed' } });
+      expect(await store.lostBrokers()).not.toContain(lost);
+      const deadline = Date.now() + EVENTUALLY_MS;
+      while (!(await peer.lostBrokers()).includes(lost)) {
+        if (Date.now() > deadline) throw new Error('the lapsed lease was never reported');
+        await living.renew();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(await peer.lostBrokers()).not.toContain(alive);
+      expect(await peer.sessionsOwnedBy(lost, 10)).toEqual([owned.id]);
+      expect(await peer.sessionsOwnedBy(alive, 10)).toEqual([theirs.id]);
+      expect(await peer.forgetBroker(lost)).toBe(false);
+      expect(await peer.forgetBroker(alive)).toBe(false);
+      await peer.append(owned.id, [entry(owned.id, 1, 'error'), entry(owned.id, 2, 'final')], {
+        changes: { status: 'error', error: { code: 'BROKER_LOST', message: 'lost' } },
+      });
+      expect(await peer.sessionsOwnedBy(lost, 10)).toEqual([]);
+      expect(await peer.forgetBroker(lost)).toBe(true);
+      expect(await store.lostBrokers()).not.toContain(lost);
+    });
+
+    it('lets a leaving broker go at once, or be reported lost when it leaves sessions behind', async () => {
+      const store = await storeWith();
+      const clean = brokerId('clean');
+      const careless = brokerId('careless');
+      const cleanMembership = await store.join(clean, {
+        leaseMs: 60_000,
+        onRequest: async () => ({ ok: true }),
+      });
+      const carelessMembership = await store.join(careless, {
+        leaseMs: 60_000,
+        onRequest: async () => ({ ok: true }),
+      });
+      const left = record({ owner: careless, status: 'running' });
+      await store.createSession(left, { maxActive: 10 });
+      await cleanMembership.leave();
+      await carelessMembership.leave();
+      const lost = await store.lostBrokers();
+      expect(lost).not.toContain(clean);
+      expect(lost).toContain(careless);
+      expect(await store.sessionsOwnedBy(careless, 10)).toEqual([left.id]);
+    });
+
     it('removes a session once its expiry and grace have passed, and it no longer counts', async () => {
       const store = await storeWith({ expiryGrace: 100 });
       const session = record({ expiresAt: Date.now() + 100 });
@@ -272,6 +364,12 @@ export function describeSessionStoreContract(name: string, target: SessionStoreC
 }
 
 let counter = 0;
+
+/** A broker id unique to this run. */
+function brokerId(name: string): string {
+  counter++;
+  return `brk_${name}_${process.pid}_${Date.now().toString(36)}_${counter}`;
+}
 
 /** A fresh pending session record. */
 function record(overrides: Partial<Session> = {}): Session {
