@@ -183,8 +183,18 @@ export class EnclaveBroker implements AsyncDisposable {
    * }
    */
   execute(code: string, options: ExecuteOptions = {}): AsyncIterable<StreamEvent> {
-    const { filter, ...rest } = options;
-    return this.sessions.execute({ ...rest, code }, filter);
+    return this.sessions.execute({ ...options, code });
+  }
+
+  /**
+   * What `POST /execute` does: starts a session for an execute request (encryption included) when
+   * iteration starts, on behalf of `caller`, and yields its events from `session_init` on, filtered
+   * by the request's `filter`. The stream follows the run on this broker from before its first
+   * event, so it misses nothing however fast the code logs. Errors of `startSession` reject the
+   * first `next()`.
+   */
+  executeRequest(request: ExecuteRequest, caller?: AuthenticatedUser): AsyncIterable<StreamEvent> {
+    return this.sessions.execute(request, caller);
   }
 
   /**

@@ -1,8 +1,10 @@
 // Brokers sharing one redis-server, for the cluster tests (not a test file itself).
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { type BrokerOptions, EnclaveBroker } from '../src/index.js';
 import type { TestBroker } from './http-test-helpers.js';
+import { PACKAGE_ROOT, type RunningScript, startScript } from './seed-examples-helpers.js';
 
 /** A logger that keeps what the brokers report, for assertions and failure messages. */
 export function recordingLogger() {
@@ -90,4 +92,30 @@ export async function eventually<Value>(
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** A broker running as its own process (test/fixtures/cluster-broker.ts). */
+export interface BrokerProcess {
+  readonly script: RunningScript;
+  readonly url: string;
+  readonly id: string;
+}
+
+/** Starts a broker process on `redisUrl` under `keyPrefix`. */
+export async function startBrokerProcess(
+  redisUrl: string,
+  keyPrefix: string,
+  leaseTimeout = 5000,
+): Promise<BrokerProcess> {
+  const script = startScript(
+    ['--import', 'tsx', join(PACKAGE_ROOT, 'test', 'fixtures', 'cluster-broker.ts')],
+    PACKAGE_ROOT,
+    {
+      REDIS_URL: redisUrl,
+      KEY_PREFIX: keyPrefix,
+      LEASE_TIMEOUT: String(leaseTimeout),
+    },
+  );
+  const [, port, id] = await script.waitForLine(/^listening (\d+) (brk_\w+)$/);
+  return { script, url: `http://127.0.0.1:${port}`, id: id ?? '' };
 }

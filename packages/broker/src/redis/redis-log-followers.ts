@@ -11,6 +11,8 @@ import { decodeEntry, type StreamEntry } from './redis-record-codec.js';
 const READ_COUNT = 500;
 /** Ms an XREAD blocks; on timeout the followed sessions are checked for removal. */
 const BLOCK_MS = 5_000;
+const LOST = Symbol('lost');
+
 /** Pause after a failed read before the next one. */
 const RETRY_PAUSE_MS = 100;
 /** The wake stream keeps this many entries, and lives this long after its last use. */
@@ -44,6 +46,9 @@ export class RedisLogFollowers {
   private wakeCursor = '0-0';
   private idle: (() => void) | undefined;
   private generation = 0;
+  /** Resolves when the reader's connection closes: a read in flight then will never answer. */
+  private connectionLost!: Promise<void>;
+  private lost!: () => void;
   private running: Promise<void> | undefined;
   private closed = false;
 
@@ -54,8 +59,10 @@ export class RedisLogFollowers {
     private readonly wakeKey: string,
     private readonly logger: Logger,
   ) {
+    this.armConnectionLost();
     // A lost connection loses the position of every follower: they fail and their clients resume.
     reader.on('close', () => {
+      this.lost();
       if (this.groups.size === 0) return;
       this.generation++;
       this.failAll(new EnclaveError('STORE_UNAVAILABLE', 'The connection to Redis was lost'));
@@ -94,8 +101,18 @@ export class RedisLogFollowers {
     this.closed = true;
     this.failAll(new EnclaveError('STORE_UNAVAILABLE', 'The session store was closed'));
     this.idle?.();
+    this.lost();
     this.reader.disconnect();
     await this.running?.catch(() => undefined);
+  }
+
+  private armConnectionLost(): void {
+    this.connectionLost = new Promise((resolve) => {
+      this.lost = () => {
+        this.armConnectionLost();
+        resolve();
+      };
+    });
   }
 
   private wake(): void {
@@ -134,7 +151,7 @@ export class RedisLogFollowers {
       }
       let reply: [string, StreamEntry[]][] | null;
       try {
-        reply = (await this.reader.xread(
+        const read = this.reader.xread(
           'COUNT',
           READ_COUNT,
           'BLOCK',
@@ -142,7 +159,12 @@ export class RedisLogFollowers {
           'STREAMS',
           ...streamKeys,
           ...positions,
-        )) as [string, StreamEntry[]][] | null;
+        );
+        read.catch(() => undefined);
+        // ioredis may drop a command that was in flight when its connection closed: stop waiting then.
+        const outcome = await Promise.race([read, this.connectionLost.then(() => LOST)]);
+        if (outcome === LOST) throw new Error('The connection to Redis was lost');
+        reply = outcome as [string, StreamEntry[]][] | null;
       } catch (error) {
         if (this.closed) return;
         if (generation === this.generation) {

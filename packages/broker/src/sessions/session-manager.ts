@@ -21,6 +21,7 @@ import type { AuthenticatedUser, ToolHandler } from '../tools/tool-types.js';
 import { ClusterMember } from './cluster-member.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { createEventPredicate } from './event-filter.js';
+import { truncated } from './in-memory-session-store.js';
 import { isFinalEntry } from './logged-event.js';
 import { lostOwnerEnding } from './lost-owner.js';
 import type { Session } from './session.js';
@@ -151,6 +152,18 @@ export class SessionManager {
 
   /** See `EnclaveBroker.startSession`. */
   async startSession(request: ExecuteRequest, caller?: AuthenticatedUser): Promise<Session> {
+    return (await this.begin(request, caller, undefined)).session;
+  }
+
+  /**
+   * Starts a session with `follower` attached to its run before anything is logged, so that it
+   * gets every event from `session_init` on, however fast the code logs.
+   */
+  private async begin(
+    request: ExecuteRequest,
+    caller: AuthenticatedUser | undefined,
+    follower: SessionFollower | undefined,
+  ): Promise<{ session: Session; unfollow: () => void }> {
     const body = parseBody(ExecuteRequestSchema, request, 'execute request');
     const context = copyContext(body.context);
     this.assertOpen();
@@ -206,11 +219,13 @@ export class SessionManager {
     this.runs.set(id, run);
     this.sessionsStarted++;
     this.expiries.add(run, expiresAt);
+    const unfollow = follower === undefined ? () => undefined : run.follow(follower);
     const announced = run.announce();
     if (this.events.has('session:created')) this.events.emit('session:created', run.view());
     try {
       await announced;
     } catch (error) {
+      unfollow();
       const failure = toEnclaveError(error);
       run.end(failure);
       throw failure;
@@ -219,7 +234,7 @@ export class SessionManager {
     if (run.running) this.heartbeats.add(run, Date.now() + this.settings.heartbeatInterval);
     // Readers see the session running once this resolves.
     await run.flushed();
-    return run.view();
+    return { session: run.view(), unfollow };
   }
 
   /** See `EnclaveBroker.streamEvents`. */
@@ -230,11 +245,15 @@ export class SessionManager {
     );
   }
 
-  /** See `EnclaveBroker.execute`. */
-  execute(request: ExecuteRequest, filter: EventFilter | undefined): AsyncIterable<StreamEvent> {
+  /**
+   * Starts a session when iteration starts and yields its events from `session_init` on (see
+   * `EnclaveBroker.execute` and `executeRequest`); the filter is the request's `filter`.
+   */
+  execute(request: ExecuteRequest, caller?: AuthenticatedUser): AsyncIterable<StreamEvent> {
     return new SessionEventStream(async (follower) => {
-      const session = await this.startSession(request);
-      return this.openEventSource(session.id, filter === undefined ? {} : { filter }, follower);
+      const { unfollow } = await this.begin(request, caller, follower);
+      // begin validated the request, filter included.
+      return { replay: [], complete: false, predicate: predicateOf(request.filter), unsubscribe: unfollow };
     }, 1);
   }
 
@@ -437,22 +456,25 @@ export class SessionManager {
         `fromSeq must be a positive integer, got ${String(fromSeq)}`,
       );
     }
-    let predicate: OpenedEventSource['predicate'];
-    if (options.filter !== undefined) {
-      const filter = validate(EventFilterSchema, options.filter);
-      if (!filter.success) throw new EnclaveError('VALIDATION_ERROR', `Invalid filter: ${filter.message}`);
-      predicate = createEventPredicate(filter.data);
+    const predicate = predicateOf(options.filter);
+    const run = this.runs.get(sessionId);
+    if (run?.visibleTo(options.caller)) {
+      // Run here: follow the run itself first, then read the log; entries that land in between come
+      // twice and the stream drops the second copy by seq.
+      const unsubscribe = run.follow(follower);
+      try {
+        const range = await this.store.readEvents(sessionId, fromSeq);
+        if (!range.ok) throw truncated(sessionId, range.firstAvailableSeq);
+        return { replay: range.entries, complete: false, predicate, unsubscribe };
+      } catch (error) {
+        unsubscribe();
+        throw error;
+      }
     }
     const session = await this.getSession(sessionId, options.caller);
     if (session === null) throw sessionNotFound(sessionId);
     const range = await this.store.readEvents(sessionId, fromSeq);
-    if (!range.ok) {
-      throw new EnclaveError(
-        'EVENT_LOG_TRUNCATED',
-        `Events of session ${sessionId} before seq ${range.firstAvailableSeq} were dropped from its event log; resume from ${range.firstAvailableSeq} or later`,
-        { details: { firstAvailableSeq: range.firstAvailableSeq } },
-      );
-    }
+    if (!range.ok) throw truncated(sessionId, range.firstAvailableSeq);
     const replay = range.entries;
     const last = replay.at(-1);
     // Ended before the log was read: the replay holds its final, or the final came before fromSeq.
@@ -479,6 +501,14 @@ export class SessionManager {
   private assertOpen(): void {
     if (this.closing !== undefined) throw shuttingDown();
   }
+}
+
+/** The predicate of a stream's filter; throws `VALIDATION_ERROR` for an invalid one. */
+function predicateOf(filter: EventFilter | undefined): OpenedEventSource['predicate'] {
+  if (filter === undefined) return undefined;
+  const parsed = validate(EventFilterSchema, filter);
+  if (!parsed.success) throw new EnclaveError('VALIDATION_ERROR', `Invalid filter: ${parsed.message}`);
+  return createEventPredicate(parsed.data);
 }
 
 /** Checks an answer against the run's encryption, opens a sealed one, and hands it to the run. */

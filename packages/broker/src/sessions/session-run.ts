@@ -23,7 +23,7 @@ import { type LoggedEvent, loggedEvent } from './logged-event.js';
 import { lostOwnerEvents } from './lost-owner.js';
 import type { Session } from './session.js';
 import type { SessionEncryption } from './session-encryption.js';
-import type { SessionChanges, SessionStore } from './session-store.js';
+import type { SessionChanges, SessionFollower, SessionStore } from './session-store.js';
 import { SessionWriter, type WriterLoss } from './session-writer.js';
 
 /** What a {@link SessionRun} needs from its broker. */
@@ -102,6 +102,8 @@ export class SessionRun {
   private error: WireError | undefined;
   private finalStats: ExecutionStats | undefined;
   private readonly writer: SessionWriter;
+  /** Followers of this run's log in this process, fed once each batch is stored. */
+  private readonly followers = new Set<SessionFollower>();
 
   constructor(
     private readonly host: SessionRunHost,
@@ -120,6 +122,7 @@ export class SessionRun {
       logger: host.logger,
       retryUntil: init.expiresAt + host.expiryGrace,
       onLost: (loss) => this.abandon(loss),
+      onStored: (entries) => this.deliver(entries),
       ...(init.encryption === undefined ? {} : { ending: (lastSeq: number) => this.sealedEnding(lastSeq) }),
     });
   }
@@ -141,6 +144,30 @@ export class SessionRun {
   visibleTo(caller: AuthenticatedUser | undefined): boolean {
     if (Date.now() >= this.expiresAt) return false;
     return caller === undefined || caller.tenantId === this.user?.tenantId;
+  }
+
+  /**
+   * Delivers every entry of this run stored from now on to `follower`, in order, straight from this
+   * process (followers on the broker running a session need no round trip through the store, and
+   * never fall behind a bounded log). Returns the function that stops the delivery.
+   */
+  follow(follower: SessionFollower): () => void {
+    this.followers.add(follower);
+    return () => {
+      this.followers.delete(follower);
+    };
+  }
+
+  private deliver(entries: readonly LoggedEvent[]): void {
+    for (const follower of this.followers) {
+      for (const entry of entries) {
+        try {
+          follower.next(entry);
+        } catch {
+          // One failing follower must not keep the entries from the others.
+        }
+      }
+    }
   }
 
   /** Resolves once everything the run has logged so far is in the store (or was refused). */
@@ -293,14 +320,7 @@ export class SessionRun {
     this.isEnded = true;
     this.completedAt = Date.now();
     this.status = 'error';
-    const reason = new EnclaveError(
-      loss === 'missing' ? 'SESSION_NOT_FOUND' : loss === 'ended' ? 'SESSION_ENDED' : 'INTERNAL_ERROR',
-      loss === 'missing'
-        ? `Session ${this.id} is no longer in the session store`
-        : loss === 'ended'
-          ? `Session ${this.id} was ended by another broker`
-          : `The events of session ${this.id} could not be logged`,
-    );
+    const reason = abandonReason(this.id, loss);
     this.error = reason.toWire();
     this.host.logger.warn('A session stopped running here: the session store refused its events', {
       sessionId: this.id,
@@ -313,6 +333,16 @@ export class SessionRun {
     }
     this.pendingCalls.clear();
     this.host.runEnded(this);
+    // Local followers are cut with a retryable error where the end is in the store: resuming reads it.
+    const followers = [...this.followers];
+    this.followers.clear();
+    for (const follower of followers) {
+      try {
+        follower.fail(reason);
+      } catch {
+        // A failing follower must not keep the others from hearing of it.
+      }
+    }
     void this.reportAbandoned(reason);
   }
 
@@ -545,5 +575,23 @@ export class SessionRun {
     const ids: string[] = [];
     for (const [callId, pending] of this.pendingCalls) if (pending.answeredBy === 'client') ids.push(callId);
     return ids;
+  }
+}
+
+/** Why a run stopped when the store refused its writes, as its followers and listeners hear it. */
+function abandonReason(sessionId: string, loss: WriterLoss): EnclaveError {
+  switch (loss) {
+    case 'ended':
+      // This broker lost its lease and another one ended the session: its end is in the store.
+      return new EnclaveError(
+        'BROKER_LOST',
+        `Session ${sessionId} was ended by another broker while this one could not renew its lease; resume to read its end`,
+      );
+    case 'missing':
+      return new EnclaveError('SESSION_NOT_FOUND', `Session ${sessionId} is no longer in the session store`);
+    case 'conflict':
+      return new EnclaveError('INTERNAL_ERROR', `Another writer logged events of session ${sessionId}`);
+    case 'failed':
+      return new EnclaveError('STORE_UNAVAILABLE', `The events of session ${sessionId} could not be logged`);
   }
 }

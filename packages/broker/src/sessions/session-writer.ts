@@ -23,6 +23,8 @@ export interface SessionWriterOptions {
    * this one is lost. Each write that moves the log on stores a fresh pair with it (`sealedEnding`).
    */
   ending?: (lastSeq: number) => Promise<LoggedEvent[]>;
+  /** Called with the entries of each stored batch, in order, once the store holds them. */
+  onStored?: (entries: readonly LoggedEvent[]) => void;
 }
 
 interface PendingWrite {
@@ -127,6 +129,7 @@ export class SessionWriter {
     if (outcome === 'appended' || outcome === 'duplicate') {
       this.writtenSeq = lastSeq;
       if (changes?.sealedEnding !== undefined) this.endingAfter = lastSeq;
+      if (entries.length > 0) this.options.onStored?.(entries);
       for (const write of batch) write.resolve();
       return;
     }
