@@ -34,19 +34,23 @@ interface PendingWrite {
   readonly reject: (error: unknown) => void;
 }
 
+/** Most entries handed to the store in one append. */
+const MAX_APPEND_ENTRIES = 500;
 const FIRST_RETRY_DELAY_MS = 50;
 const MAX_RETRY_DELAY_MS = 2_000;
 
 /**
- * The one writer of a running session's log and record. Writes are applied in call order; those of
- * one turn (a runtime message often carries many events) go to the store in one atomic append, and
- * a batch waits for the one before it, so a store with round trips (Redis) gets fewer, larger
- * writes the faster events come. An entry may be a promise (a sealed event still being sealed): the
+ * The one writer of a running session's log and record. Writes are applied in call order. A batch
+ * goes to the store when the one before it is done, with every write queued meanwhile (the events of
+ * one turn at least: a runtime message often carries many), so a store with round trips (Redis) gets
+ * fewer, larger writes the faster events come. An entry may be a promise (a sealed event still being sealed): the
  * batch waits for it, keeping seq order.
  */
 export class SessionWriter {
   private pending: PendingWrite[] = [];
   private scheduled = false;
+  /** Whether a batch is being written. */
+  private writing = false;
   private tail: Promise<void> = Promise.resolve();
   private lost: WriterLoss | undefined;
   /** Seq of the newest entry stored. */
@@ -82,11 +86,20 @@ export class SessionWriter {
     return this.write(undefined).catch(() => undefined);
   }
 
+  /**
+   * Group commit: a batch goes out when the one before it is done, with everything queued meanwhile,
+   * so a slow store gets fewer, larger writes rather than a queue of small ones.
+   */
   private readonly flush = (): void => {
     this.scheduled = false;
+    if (this.writing || this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.tail = this.tail.then(() => this.writeBatch(batch));
+    this.writing = true;
+    this.tail = this.writeBatch(batch).finally(() => {
+      this.writing = false;
+      this.flush();
+    });
   };
 
   private async writeBatch(batch: readonly PendingWrite[]): Promise<void> {
@@ -125,7 +138,7 @@ export class SessionWriter {
       this.stop('failed', batch, error);
       return;
     }
-    const outcome = await this.appendWithRetry(entries, changes);
+    const outcome = await this.appendChunks(entries, changes);
     if (outcome === 'appended' || outcome === 'duplicate') {
       this.writtenSeq = lastSeq;
       if (changes?.sealedEnding !== undefined) this.endingAfter = lastSeq;
@@ -147,6 +160,46 @@ export class SessionWriter {
     if (status === 'completed' || status === 'error') return { ...changes, sealedEnding: undefined };
     if (lastSeq === 0 || lastSeq === this.endingAfter) return changes;
     return { ...changes, sealedEnding: await ending(lastSeq) };
+  }
+
+  /**
+   * A burst (a runtime message can carry thousands of events) goes to the store in bounded appends,
+   * sent together: a store with one connection (Redis) applies them in order without a round trip
+   * between them, and the record changes ride with the last. If one throws, they are sent again one
+   * by one, with retries; those already applied come back as `duplicate`.
+   */
+  private async appendChunks(
+    entries: readonly LoggedEvent[],
+    changes: SessionChanges | undefined,
+  ): Promise<AppendOutcome | 'failed'> {
+    const chunks: (readonly LoggedEvent[])[] = [];
+    for (let offset = 0; offset < entries.length; offset += MAX_APPEND_ENTRIES) {
+      chunks.push(
+        entries.length <= MAX_APPEND_ENTRIES ? entries : entries.slice(offset, offset + MAX_APPEND_ENTRIES),
+      );
+    }
+    if (chunks.length === 0) chunks.push([]);
+    const { store, sessionId } = this.options;
+    const last = chunks.length - 1;
+    const attempts = await Promise.all(
+      chunks.map((chunk, index) =>
+        store.append(sessionId, chunk, index === last && changes !== undefined ? { changes } : {}).then(
+          (outcome) => outcome,
+          () => 'threw' as const,
+        ),
+      ),
+    );
+    const outcomes = attempts.filter((outcome): outcome is AppendOutcome => outcome !== 'threw');
+    if (outcomes.length === attempts.length)
+      return outcomes.find((outcome) => !isStored(outcome)) ?? 'appended';
+    let outcome: AppendOutcome | 'failed' = 'appended';
+    for (let index = 0; index <= last && isStored(outcome); index++) {
+      outcome = await this.appendWithRetry(
+        chunks[index] as readonly LoggedEvent[],
+        index === last ? changes : undefined,
+      );
+    }
+    return outcome;
   }
 
   private async appendWithRetry(
@@ -176,6 +229,10 @@ export class SessionWriter {
     for (const write of batch) write.reject(error);
     if (first) this.options.onLost(loss);
   }
+}
+
+function isStored(outcome: AppendOutcome | 'failed'): boolean {
+  return outcome === 'appended' || outcome === 'duplicate';
 }
 
 async function resolveEntries(batch: readonly PendingWrite[]): Promise<LoggedEvent[]> {
