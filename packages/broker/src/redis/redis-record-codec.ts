@@ -39,9 +39,9 @@ export function decodeRecord(hash: Record<string, string>): Session | null {
   return session as unknown as Session;
 }
 
-/** A log entry as Redis Stream arguments: seq (the entry id is `<seq>-0`), type, JSON event. */
-export function encodeEntry(entry: LoggedEvent): [number, string, string] {
-  return [entry.seq, entry.type, JSON.stringify(entry.event)];
+/** A log entry as Redis Stream arguments: its id `<seq>-0`, its type, its event as JSON. */
+export function encodeEntry(entry: LoggedEvent): [string, string, string] {
+  return [`${entry.seq}-0`, entry.type, JSON.stringify(entry.event)];
 }
 
 /** A stream entry as XRANGE and XREAD return it. */

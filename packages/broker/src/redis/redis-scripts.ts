@@ -55,8 +55,9 @@ return 1`,
 
 /**
  * Appends entries to a session's log and applies record changes, atomically and only in order.
- * KEYS: session hash, log stream, active set. ARGV: prefix, maxLen, n, then n × (seq, type, JSON
- * event), then m, then m × (field, value; '' deletes the field). Returns the AppendOutcome.
+ * KEYS: session hash, log stream, active set. ARGV: prefix, maxLen, n, first seq, last seq, then
+ * n × (entry id `<seq>-0`, type, JSON event), then m, then m × (field, value; '' deletes the field).
+ * The log is trimmed once per call. Returns the AppendOutcome.
  */
 export const APPEND = script(
   'append',
@@ -64,27 +65,24 @@ export const APPEND = script(
 if not status then return 'missing' end
 local lastSeq = tonumber(redis.call('HGET', KEYS[1], 'lastSeq'))
 local n = tonumber(ARGV[3])
-local lastNew = nil
-if n > 0 then
-  lastNew = ARGV[4 + (n - 1) * 3]
-  if tonumber(lastNew) <= lastSeq then return 'duplicate' end
-end
+if n > 0 and tonumber(ARGV[5]) <= lastSeq then return 'duplicate' end
 if status ~= 'pending' and status ~= 'running' then return 'ended' end
 if n > 0 and tonumber(ARGV[4]) ~= lastSeq + 1 then return 'conflict' end
-for i = 0, n - 1 do
-  local base = 4 + i * 3
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], ARGV[base] .. '-0', 't', ARGV[base + 1], 'e', ARGV[base + 2])
+local log = KEYS[2]
+for base = 6, 5 + n * 3, 3 do
+  redis.call('XADD', log, ARGV[base], 't', ARGV[base + 1], 'e', ARGV[base + 2])
 end
 local set = {}
-if lastNew then
+if n > 0 then
+  redis.call('XTRIM', log, 'MAXLEN', ARGV[2])
   set[1] = 'lastSeq'
-  set[2] = lastNew
-  if redis.call('PTTL', KEYS[2]) == -1 then
+  set[2] = ARGV[5]
+  if redis.call('PTTL', log) == -1 then
     local ttl = redis.call('PTTL', KEYS[1])
-    if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+    if ttl > 0 then redis.call('PEXPIRE', log, ttl) end
   end
 end
-local c = 4 + n * 3
+local c = 6 + n * 3
 local m = tonumber(ARGV[c])
 local newStatus = nil
 for j = 0, m - 1 do

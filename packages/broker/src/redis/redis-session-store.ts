@@ -202,8 +202,17 @@ export class RedisSessionStore implements SessionStore {
     options: AppendOptions = {},
   ): Promise<AppendOutcome> {
     const { writer } = this.connected();
-    const args: (string | number)[] = [this.keyPrefix, this.maxEventLogSize, entries.length];
-    for (const entry of entries) args.push(...encodeEntry(entry));
+    const args: (string | number)[] = [
+      this.keyPrefix,
+      this.maxEventLogSize,
+      entries.length,
+      entries[0]?.seq ?? 0,
+      entries.at(-1)?.seq ?? 0,
+    ];
+    for (const entry of entries) {
+      const [id, type, json] = encodeEntry(entry);
+      args.push(id, type, json);
+    }
     const changes = encodeChanges(options.changes);
     args.push(changes.length / 2, ...changes);
     const outcome = await runScript(
