@@ -93,6 +93,9 @@ describe('Redis restarted while sessions run', () => {
     const partial = await followerOnOther;
     expect(partial).not.toContain('"type":"final"');
     expect((await followerInProcess).code).toBe('STORE_UNAVAILABLE');
+    // So is the client of the broker running the session, once its writes wait on Redis for a while.
+    const ownerRest = await ownerStream.rest();
+    expect(ownerRest.some((event) => event.type === 'final')).toBe(false);
 
     await redis.start();
 

@@ -123,6 +123,7 @@ export class SessionRun {
       retryUntil: init.expiresAt + host.expiryGrace,
       onLost: (loss) => this.abandon(loss),
       onStored: (entries) => this.deliver(entries),
+      onStalled: () => this.cutFollowers(storeNotAnswering(init.id)),
       ...(init.encryption === undefined ? {} : { ending: (lastSeq: number) => this.sealedEnding(lastSeq) }),
     });
   }
@@ -334,16 +335,24 @@ export class SessionRun {
     this.pendingCalls.clear();
     this.host.runEnded(this);
     // Local followers are cut with a retryable error where the end is in the store: resuming reads it.
+    this.cutFollowers(reason);
+    void this.reportAbandoned(reason);
+  }
+
+  /**
+   * Ends the local followers' streams with `error`: the store cannot take the run's writes now, or
+   * took them away. The run itself goes on; a follower resumes from the store.
+   */
+  private cutFollowers(error: EnclaveError): void {
     const followers = [...this.followers];
     this.followers.clear();
     for (const follower of followers) {
       try {
-        follower.fail(reason);
+        follower.fail(error);
       } catch {
         // A failing follower must not keep the others from hearing of it.
       }
     }
-    void this.reportAbandoned(reason);
   }
 
   private async reportAbandoned(reason: EnclaveError): Promise<void> {
@@ -594,4 +603,12 @@ function abandonReason(sessionId: string, loss: WriterLoss): EnclaveError {
     case 'failed':
       return new EnclaveError('STORE_UNAVAILABLE', `The events of session ${sessionId} could not be logged`);
   }
+}
+
+/** Why local followers are cut while the store does not answer. */
+function storeNotAnswering(sessionId: string): EnclaveError {
+  return new EnclaveError(
+    'STORE_UNAVAILABLE',
+    `The session store does not answer; session ${sessionId} goes on, and its events can be resumed once it is back`,
+  );
 }

@@ -25,6 +25,13 @@ export interface SessionWriterOptions {
   ending?: (lastSeq: number) => Promise<LoggedEvent[]>;
   /** Called with the entries of each stored batch, in order, once the store holds them. */
   onStored?: (entries: readonly LoggedEvent[]) => void;
+  /**
+   * Called when a write has waited `stallMs` for the store (Redis unreachable: the write waits for
+   * it and is applied once it is back). Called once per stalled write.
+   */
+  onStalled?: () => void;
+  /** Ms after which a write waiting for the store counts as stalled. @default 5000 */
+  stallMs?: number;
 }
 
 interface PendingWrite {
@@ -34,6 +41,8 @@ interface PendingWrite {
   readonly reject: (error: unknown) => void;
 }
 
+/** Default of {@link SessionWriterOptions.stallMs}. */
+const DEFAULT_STALL_MS = 5_000;
 /** Most entries handed to the store in one append. */
 const MAX_APPEND_ENTRIES = 500;
 const FIRST_RETRY_DELAY_MS = 50;
@@ -103,6 +112,18 @@ export class SessionWriter {
   };
 
   private async writeBatch(batch: readonly PendingWrite[]): Promise<void> {
+    const onStalled = this.options.onStalled;
+    if (onStalled === undefined) return this.writeBatchNow(batch);
+    const timer = setTimeout(onStalled, this.options.stallMs ?? DEFAULT_STALL_MS);
+    timer.unref();
+    try {
+      await this.writeBatchNow(batch);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async writeBatchNow(batch: readonly PendingWrite[]): Promise<void> {
     if (this.lost !== undefined) {
       for (const write of batch) write.reject(lossError(this.options.sessionId, this.lost));
       return;
