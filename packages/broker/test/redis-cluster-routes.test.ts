@@ -1,7 +1,9 @@
 import { ReconnectingStream } from '@enclave-vm/stream';
 import type { EnclaveError, StreamEvent, WireEvent } from '@enclave-vm/types';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { EnclaveBroker } from '../src/index.js';
 import { collect, eventOf, readUntil, rejectionOf, typesOf } from './broker-helpers.js';
 import {
   EventReader,
@@ -190,5 +192,26 @@ describe('three brokers on one Redis, through the broker API', () => {
     expect(afterCancel).toMatchObject({ status: 'error', error: { code: 'CANCELLED' } });
     expect(typesOf(await followed).slice(-2)).toEqual(['error', 'final']);
     expect(second.health().sessions.active).toBe(0);
+  });
+
+  it('serves reads and answers on a broker that has not started anything yet', async () => {
+    await using cluster = await startCluster(redis.url, 1);
+    const owner = cluster.brokers[0] as (typeof cluster.brokers)[0];
+    const client = new Redis(redis.url, { lazyConnect: true });
+    const idle = new EnclaveBroker({ redis: client, keyPrefix: cluster.keyPrefix, poolSize: 1 });
+    try {
+      const session = await owner.broker.startSession({ code: askingCode(1) });
+      const onOwner = owner.broker.streamEvents(session.id)[Symbol.asyncIterator]();
+      const call = (await readUntil(onOwner, isToolCall)).at(-1);
+      // Nothing started on the idle broker: its first call opens the store and joins the cluster.
+      expect((await idle.getSession(session.id))?.status).toBe('running');
+      await idle.submitToolResult(session.id, callIdOf(call), 'from an idle broker');
+      const rest = await collect({ [Symbol.asyncIterator]: () => onOwner });
+      expect(eventOf(rest, 'final').payload.result).toEqual(['from an idle broker']);
+      expect(idle.health().sessions).toEqual({ active: 0, total: 0 });
+    } finally {
+      await idle.close();
+      client.disconnect();
+    }
   });
 });

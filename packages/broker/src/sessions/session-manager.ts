@@ -93,6 +93,7 @@ export class SessionManager {
   private sessionsStarted = 0;
   private starting: Promise<SessionExecutor> | undefined;
   private cluster: ClusterMember | undefined;
+  private joining: Promise<ClusterMember> | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: SessionManagerOptions) {
@@ -259,6 +260,7 @@ export class SessionManager {
 
   /** See `EnclaveBroker.getSession`. */
   async getSession(sessionId: string, caller?: AuthenticatedUser): Promise<Session | null> {
+    await this.ready();
     const session = await this.store.getSession(sessionId);
     if (session === null || !isVisible(session, caller)) return null;
     if (session.status === 'running' && session.startedAt !== undefined) {
@@ -349,6 +351,7 @@ export class SessionManager {
     this.expiries.close();
     const failures: unknown[] = [];
     if (this.starting !== undefined) await this.starting.catch(() => undefined);
+    if (this.joining !== undefined) await this.joining.catch(() => undefined);
     await this.cluster?.close().catch((failure: unknown) => failures.push(failure));
     if (this.starting !== undefined) {
       const executor = await this.starting.catch(() => undefined);
@@ -365,16 +368,38 @@ export class SessionManager {
     await Promise.all(runs.map((run) => run.flushed()));
   }
 
+  /**
+   * Opens the store and joins the brokers sharing it; what every read and routed request needs, and
+   * no more (the runtime starts with the first session). A failure is thrown and the next call tries
+   * again.
+   */
+  ready(): Promise<ClusterMember> {
+    if (this.joining === undefined) {
+      const joining = this.store.open().then(() =>
+        ClusterMember.join({
+          brokerId: this.brokerId,
+          store: this.store,
+          leaseMs: this.settings.leaseTimeout,
+          logger: this.logger,
+          onRequest: (request) => this.answerRequest(request),
+          endLostSession: (sessionId, lostBrokerId) => this.endLostSession(sessionId, lostBrokerId),
+        }),
+      );
+      this.joining = joining;
+      joining.then(
+        (cluster) => {
+          this.cluster = cluster;
+        },
+        () => {
+          if (this.joining === joining) this.joining = undefined;
+        },
+      );
+    }
+    return this.joining;
+  }
+
   private async startOnce(): Promise<SessionExecutor> {
-    await this.store.open();
-    this.cluster ??= await ClusterMember.join({
-      brokerId: this.brokerId,
-      store: this.store,
-      leaseMs: this.settings.leaseTimeout,
-      logger: this.logger,
-      onRequest: (request) => this.answerRequest(request),
-      endLostSession: (sessionId, lostBrokerId) => this.endLostSession(sessionId, lostBrokerId),
-    });
+    await this.ready();
     try {
       return await this.createExecutor();
     } catch (error) {
@@ -427,9 +452,9 @@ export class SessionManager {
    * (`BROKER_LOST`).
    */
   private async route(session: Session, request: BrokerRequest): Promise<void> {
-    const cluster = this.cluster;
     const owner = session.owner;
-    if (cluster === undefined || owner === undefined) throw sessionEnded(session.id);
+    if (owner === undefined) throw sessionEnded(session.id);
+    const cluster = await this.ready();
     let reply: BrokerReply;
     try {
       reply = await cluster.request(owner, request);
