@@ -35,7 +35,7 @@ export {
 export type { RedisSessionStoreOptions } from './redis/redis-session-store.js';
 export { RedisSessionStore } from './redis/redis-session-store.js';
 export type { InMemorySessionStoreOptions } from './sessions/in-memory-session-store.js';
-export { DEFAULT_EXPIRY_GRACE, InMemorySessionStore } from './sessions/in-memory-session-store.js';
+export { InMemorySessionStore } from './sessions/in-memory-session-store.js';
 export type { LoggedEvent } from './sessions/logged-event.js';
 export type { Session } from './sessions/session.js';
 export type {
@@ -52,6 +52,7 @@ export type {
   SessionStore,
   ToolAnswer,
 } from './sessions/session-store.js';
+export { DEFAULT_EXPIRY_GRACE } from './sessions/session-store.js';
 export type { ArgumentsCheck } from './tools/parameter-arguments.js';
 export { ToolRegistry } from './tools/tool-registry.js';
 export type {

@@ -1,14 +1,13 @@
 import { EnclaveError } from '@enclave-vm/types';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../options/broker-options.js';
-import { truncated } from '../sessions/in-memory-session-store.js';
 import type { LoggedEvent } from '../sessions/logged-event.js';
-import type { SessionFollower } from '../sessions/session-store.js';
+import { type SessionFollower, truncated } from '../sessions/session-store.js';
 import type { RedisKeys } from './redis-keys.js';
 import { decodeEntry, type StreamEntry } from './redis-record-codec.js';
 
-/** Entries read per stream and XREAD. */
-const READ_COUNT = 500;
+/** Entries read per stream and XREAD: as many as the busiest writer appends at once. */
+const READ_COUNT = 2_000;
 /** Ms an XREAD blocks; on timeout the followed sessions are checked for removal. */
 const BLOCK_MS = 5_000;
 const LOST = Symbol('lost');

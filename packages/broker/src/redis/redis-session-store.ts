@@ -3,18 +3,18 @@ import { EnclaveError } from '@enclave-vm/types';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from '../options/broker-options.js';
 import { DEFAULT_KEY_PREFIX, DEFAULT_MAX_EVENT_LOG_SIZE } from '../options/broker-settings.js';
-import { DEFAULT_EXPIRY_GRACE } from '../sessions/in-memory-session-store.js';
 import type { LoggedEvent } from '../sessions/logged-event.js';
 import type { Session } from '../sessions/session.js';
-import type {
-  AppendOptions,
-  AppendOutcome,
-  BrokerMembership,
-  CreateSessionOptions,
-  EventRange,
-  JoinOptions,
-  SessionFollower,
-  SessionStore,
+import {
+  type AppendOptions,
+  type AppendOutcome,
+  type BrokerMembership,
+  type CreateSessionOptions,
+  DEFAULT_EXPIRY_GRACE,
+  type EventRange,
+  type JoinOptions,
+  type SessionFollower,
+  type SessionStore,
 } from '../sessions/session-store.js';
 import { RedisKeys } from './redis-keys.js';
 import { RedisLogFollowers } from './redis-log-followers.js';

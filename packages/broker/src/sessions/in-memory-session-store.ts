@@ -4,17 +4,19 @@ import { DEFAULT_MAX_EVENT_LOG_SIZE } from '../options/broker-settings.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import type { LoggedEvent } from './logged-event.js';
 import type { Session } from './session.js';
-import type {
-  AppendOptions,
-  AppendOutcome,
-  BrokerMembership,
-  BrokerReply,
-  BrokerRequest,
-  CreateSessionOptions,
-  EventRange,
-  JoinOptions,
-  SessionFollower,
-  SessionStore,
+import {
+  type AppendOptions,
+  type AppendOutcome,
+  type BrokerMembership,
+  type BrokerReply,
+  type BrokerRequest,
+  type CreateSessionOptions,
+  DEFAULT_EXPIRY_GRACE,
+  type EventRange,
+  type JoinOptions,
+  type SessionFollower,
+  type SessionStore,
+  truncated,
 } from './session-store.js';
 
 /** Options of {@link InMemorySessionStore}. */
@@ -24,9 +26,6 @@ export interface InMemorySessionStoreOptions {
   /** Ms after a session's `expiresAt` at which its record and log are removed. @default 60000 */
   expiryGrace?: number;
 }
-
-/** Default of the stores' `expiryGrace`: how long a record outlives its `expiresAt`. */
-export const DEFAULT_EXPIRY_GRACE = 60_000;
 
 interface StoredSession {
   record: Session;
@@ -309,13 +308,4 @@ function copyRecord(session: Session): Session {
     stats: { ...session.stats },
     pendingToolCalls: [...session.pendingToolCalls],
   };
-}
-
-/** The error of a read or subscription whose first entries were dropped from the log. */
-export function truncated(sessionId: string, firstAvailableSeq: number): EnclaveError {
-  return new EnclaveError(
-    'EVENT_LOG_TRUNCATED',
-    `Events of session ${sessionId} before seq ${firstAvailableSeq} were dropped from its event log; resume from ${firstAvailableSeq} or later`,
-    { details: { firstAvailableSeq } },
-  );
 }

@@ -21,20 +21,20 @@ import type { AuthenticatedUser, ToolHandler } from '../tools/tool-types.js';
 import { ClusterMember } from './cluster-member.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { createEventPredicate } from './event-filter.js';
-import { truncated } from './in-memory-session-store.js';
 import { isFinalEntry } from './logged-event.js';
 import { lostOwnerEnding } from './lost-owner.js';
 import type { Session } from './session.js';
 import { SessionEncryption } from './session-encryption.js';
 import { type OpenedEventSource, SessionEventStream } from './session-event-stream.js';
 import { SessionRun, type SessionRunHost } from './session-run.js';
-import type {
-  BrokerReply,
-  BrokerRequest,
-  SessionFollower,
-  SessionStore,
-  ToolAnswer,
-  ToolResultError,
+import {
+  type BrokerReply,
+  type BrokerRequest,
+  type SessionFollower,
+  type SessionStore,
+  type ToolAnswer,
+  type ToolResultError,
+  truncated,
 } from './session-store.js';
 
 /** Options of {@link SessionManager.streamEvents}. */

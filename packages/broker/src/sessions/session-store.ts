@@ -1,6 +1,9 @@
-import type { EnclaveError, SealedMessagePayload, WireError } from '@enclave-vm/types';
+import { EnclaveError, type SealedMessagePayload, type WireError } from '@enclave-vm/types';
 import type { LoggedEvent } from './logged-event.js';
 import type { Session } from './session.js';
+
+/** Default of the stores' `expiryGrace`: how long a record outlives its `expiresAt`, in ms. */
+export const DEFAULT_EXPIRY_GRACE = 60_000;
 
 /** The fields of a session record that change after it is created. */
 export type SessionChanges = Partial<
@@ -186,4 +189,13 @@ export interface SessionStore {
   forgetBroker(brokerId: string): Promise<boolean>;
   /** Releases what the store holds open (connections, timers, followers). */
   close(): Promise<void>;
+}
+
+/** The error of a read or subscription whose first entries were dropped from the log. */
+export function truncated(sessionId: string, firstAvailableSeq: number): EnclaveError {
+  return new EnclaveError(
+    'EVENT_LOG_TRUNCATED',
+    `Events of session ${sessionId} before seq ${firstAvailableSeq} were dropped from its event log; resume from ${firstAvailableSeq} or later`,
+    { details: { firstAvailableSeq } },
+  );
 }

@@ -43,6 +43,8 @@ interface PendingWrite {
 
 /** Default of {@link SessionWriterOptions.stallMs}. */
 const DEFAULT_STALL_MS = 5_000;
+/** Most writes (entries) in one batch; more wait for the next. */
+const MAX_BATCH_WRITES = 2_000;
 /** Most entries handed to the store in one append. */
 const MAX_APPEND_ENTRIES = 500;
 const FIRST_RETRY_DELAY_MS = 50;
@@ -102,8 +104,11 @@ export class SessionWriter {
   private readonly flush = (): void => {
     this.scheduled = false;
     if (this.writing || this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
+    // Bounded, so that one write never moves the log on by more than a reader on another broker
+    // reads at once (and never by more than a small log holds).
+    const batch =
+      this.pending.length <= MAX_BATCH_WRITES ? this.pending : this.pending.slice(0, MAX_BATCH_WRITES);
+    this.pending = batch === this.pending ? [] : this.pending.slice(MAX_BATCH_WRITES);
     this.writing = true;
     this.tail = this.writeBatch(batch).finally(() => {
       this.writing = false;
