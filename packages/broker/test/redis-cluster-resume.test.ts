@@ -1,6 +1,7 @@
-import { readNDJSON } from '@enclave-vm/stream';
-import { type StreamEvent, StreamEventSchema } from '@enclave-vm/types';
+import { ReconnectingStream, readNDJSON } from '@enclave-vm/stream';
+import { type EnclaveError, type StreamEvent, StreamEventSchema, type WireEvent } from '@enclave-vm/types';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { postJson, readAllEvents } from './http-test-helpers.js';
 import { type BrokerProcess, startBrokerProcess, startClusterBroker } from './redis-cluster-helpers.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
@@ -97,5 +98,50 @@ describe('resume across brokers', () => {
     expect(received.filter((event) => event.type === 'stdout')).toHaveLength(2500);
     // The stitched stream is the log, event for event.
     expect(received).toEqual(await readAllEvents(await fetch(`${second.url}/sessions/${sessionId}/events`)));
+  });
+
+  it('serves every route of a session across broker processes: WebSocket, tool result, cancel', {
+    timeout: 60_000,
+  }, async () => {
+    const keyPrefix = `routes:${Date.now()}:`;
+    const owner = await startBrokerProcess(redis.url, keyPrefix);
+    processes.push(owner);
+    const other = await startBrokerProcess(redis.url, keyPrefix);
+    processes.push(other);
+    const started = await postJson(`${owner.url}/execute`, { code: 'return await tools.ask({})' });
+    const sessionId = started.headers.get('x-session-id') ?? '';
+    const received: WireEvent[] = [];
+    const closed = new Promise<EnclaveError | undefined>((resolve) => {
+      const stream = new ReconnectingStream({
+        url: `${other.url.replace('http', 'ws')}/sessions/stream`,
+        sessionId,
+        WebSocket,
+        onMessage: (event) => {
+          received.push(event);
+          if (event.type === 'tool_call') {
+            void postJson(`${other.url}/sessions/${sessionId}/tool-result`, {
+              callId: event.payload.callId,
+              result: 'answered on the other process',
+            });
+          }
+        },
+        onClose: resolve,
+      });
+      void stream.connect();
+    });
+    expect(await closed).toBeUndefined();
+    expect(received.at(-1)).toMatchObject({
+      type: 'final',
+      payload: { ok: true, result: 'answered on the other process' },
+    });
+    expect(await readAllEvents(started)).toEqual(received);
+
+    const waiting = await postJson(`${owner.url}/execute`, { code: 'return await tools.ask({})' });
+    const waitingId = waiting.headers.get('x-session-id') ?? '';
+    const cancelled = await fetch(`${other.url}/sessions/${waitingId}`, { method: 'DELETE' });
+    expect(await cancelled.json()).toEqual({ success: true, sessionId: waitingId, status: 'error' });
+    const events = await readAllEvents(waiting);
+    expect(events.slice(-2).map((event) => event.type)).toEqual(['error', 'final']);
+    expect(events.at(-2)).toMatchObject({ payload: { code: 'CANCELLED' } });
   });
 });
