@@ -188,6 +188,17 @@ export const ERROR_CODES = {
     retryable: true,
   },
   SHUTTING_DOWN: { description: 'The server is shutting down.', httpStatus: 503, retryable: true },
+  BROKER_LOST: {
+    description:
+      'The broker running the session stopped renewing its lease; another broker ended the session.',
+    httpStatus: 502,
+    retryable: true,
+  },
+  STORE_UNAVAILABLE: {
+    description: 'The shared session store (Redis) cannot be reached; try again shortly.',
+    httpStatus: 503,
+    retryable: true,
+  },
   PROTOCOL_ERROR: {
     description: 'A message does not follow the protocol.',
     httpStatus: 400,

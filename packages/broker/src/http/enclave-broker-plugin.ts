@@ -4,8 +4,9 @@ import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { EnclaveBroker } from '../enclave-broker.js';
 import type { CorsOptions } from '../options/broker-options.js';
+import { RedisSessionStore } from '../redis/redis-session-store.js';
 import { ActiveStreams } from './active-streams.js';
-import { RequestGuard } from './request-guard.js';
+import { RequestGuard, type RequestGuardOptions } from './request-guard.js';
 import { resolveBodyLimit } from './resolve-body-limit.js';
 import type { RouteContext } from './route-context.js';
 import { registerDeclarationsRoute } from './routes/register-declarations-route.js';
@@ -63,11 +64,19 @@ export const enclaveBrokerPlugin: FastifyPluginAsync<EnclaveBrokerPluginOptions>
   }
   const brokerOptions = broker.options;
   const logger = broker.logger;
+  const store = broker.store;
+  let rateLimitRedis: RequestGuardOptions['rateLimitRedis'];
+  if (brokerOptions.rateLimiting !== undefined && store instanceof RedisSessionStore) {
+    // The counters live beside the sessions, so the limit counts every broker of the cluster.
+    await store.open();
+    rateLimitRedis = { connection: store.commandConnection, prefix: `${store.keyPrefix}rate:` };
+  }
   const context: RouteContext = {
     broker,
-    guard: new RequestGuard({
+    guard: await RequestGuard.create({
       authentication: brokerOptions.authentication,
       rateLimiting: brokerOptions.rateLimiting,
+      rateLimitRedis,
       logger,
     }),
     activeStreams: new ActiveStreams(),
