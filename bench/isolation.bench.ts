@@ -10,47 +10,14 @@ import type { ExecutionHandle, SessionExecutor } from '../packages/runtime/src/e
 import { createSandboxPool, type SandboxPool } from '../packages/runtime/src/pool/sandbox-pool.js';
 import { percentile } from './lib/measure.js';
 import type { BenchFigure, Benchmark } from './lib/report.js';
+import { runSession, sleep, throughput } from './lib/sessions.js';
 
 const LIMITS: SessionLimits = resolveLimits('STANDARD', { timeout: 60_000, maxCpuTime: 60_000 });
 const PAUSED_SESSIONS = 1000;
 let sessionCounter = 0;
 
-/** Runs code to its end, answering every tool call with `1` at once. */
 function run(executor: SessionExecutor, code: string, isolationKey?: string): Promise<unknown> {
-  sessionCounter += 1;
-  let handle: ExecutionHandle | undefined;
-  handle = executor.execute(
-    { sessionId: `iso_${sessionCounter}`, code, limits: LIMITS, isolationKey },
-    (event) => {
-      if (event.type === 'tool_call') handle?.submitToolResult(event.payload.callId, { ok: true, result: 1 });
-    },
-  );
-  return handle.done.then((final) => {
-    if (!final.ok) throw new Error(`benchmark session failed: ${final.error?.code} ${final.error?.message}`);
-    return final.result;
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function throughput(
-  execute: () => Promise<unknown>,
-  concurrency: number,
-  durationMs: number,
-): Promise<number> {
-  let completed = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() - started < durationMs) {
-        await execute();
-        completed += 1;
-      }
-    }),
-  );
-  return (completed / (performance.now() - started)) * 1000;
+  return runSession(executor, code, LIMITS, isolationKey);
 }
 
 /** p50 of session start + `return 1 + 2` to final on an idle pool (2 ms between sessions). */

@@ -14,48 +14,16 @@ import { createSandboxPool } from '../packages/runtime/src/pool/sandbox-pool.js'
 import { loadQuickJSModule } from '../packages/runtime/src/sandbox/engine-loader.js';
 import { percentile, sample } from './lib/measure.js';
 import type { BenchFigure, Benchmark } from './lib/report.js';
+import { runSession, sleep, throughput } from './lib/sessions.js';
 
 const LIMITS: SessionLimits = resolveLimits('STANDARD', {
   maxToolCalls: 100_000,
   timeout: 60_000,
   maxCpuTime: 60_000,
 });
-let sessionCounter = 0;
-
 /** Runs code to its end, answering every tool call with `1` at once. */
 function run(executor: SessionExecutor, code: string, limits: SessionLimits = LIMITS): Promise<unknown> {
-  sessionCounter += 1;
-  let handle: ExecutionHandle | undefined;
-  handle = executor.execute({ sessionId: `bench_${sessionCounter}`, code, limits }, (event) => {
-    if (event.type === 'tool_call') handle?.submitToolResult(event.payload.callId, { ok: true, result: 1 });
-  });
-  return handle.done.then((final) => {
-    if (!final.ok) throw new Error(`benchmark session failed: ${final.error?.code} ${final.error?.message}`);
-    return final.result;
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Executions completed per second by `concurrency` loops running for `durationMs`. */
-async function throughput(
-  execute: () => Promise<unknown>,
-  concurrency: number,
-  durationMs: number,
-): Promise<number> {
-  let completed = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() - started < durationMs) {
-        await execute();
-        completed += 1;
-      }
-    }),
-  );
-  return (completed / (performance.now() - started)) * 1000;
+  return runSession(executor, code, limits);
 }
 
 /** µs of CPU (user + system, every thread of the process) since `since`. */

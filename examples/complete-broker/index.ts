@@ -1,6 +1,9 @@
-// The "Complete Example" of the broker API reference, without Redis (sessions stay in memory).
-// Run: pnpm --filter @enclave-vm/example-complete-broker start   (PORT overrides 3001)
+// The "Complete Example" of the broker API reference, as written: sessions live in Redis, so every
+// broker started on the same REDIS_URL serves every session.
+// Run: REDIS_URL=redis://127.0.0.1:6379 pnpm --filter @enclave-vm/example-complete-broker start
+//      (PORT overrides 3001)
 import { EnclaveBroker, ToolRegistry } from '@enclave-vm/broker';
+import Redis from 'ioredis';
 
 const port = Number(process.env.PORT ?? 3001);
 
@@ -34,6 +37,7 @@ tools.register({
 
 // Create broker
 const broker = new EnclaveBroker({
+  redis: new Redis(process.env.REDIS_URL),
   tools,
   sessionTimeout: 300000,
   maxConcurrentSessions: 1000,

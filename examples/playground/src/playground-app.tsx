@@ -3,6 +3,7 @@ import { type ReactElement, useRef, useState } from 'react';
 import { browserInfo } from './browser-info.js';
 import { CatalogPanel } from './catalog-panel.js';
 import { CodeEditor } from './code-editor.js';
+import { DeclarationsPanel } from './declarations-panel.js';
 import { OutcomePanel } from './outcome-panel.js';
 import { OutputPanel } from './output-panel.js';
 import { SnippetPicker } from './snippet-picker.js';
@@ -122,6 +123,11 @@ function Playground({
           </p>
           <CatalogPanel
             onInsert={insert}
+            catalogVersion={
+              catalogVersion?.type === 'catalog_changed' ? catalogVersion.payload.version : undefined
+            }
+          />
+          <DeclarationsPanel
             catalogVersion={
               catalogVersion?.type === 'catalog_changed' ? catalogVersion.payload.version : undefined
             }

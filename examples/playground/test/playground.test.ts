@@ -17,6 +17,14 @@ const CATALOG_SCREENSHOT_PATH = join(
   'test-output',
   'playground-catalog.png',
 );
+/** The declarations view. */
+const DECLARATIONS_SCREENSHOT_PATH = join(
+  PLAYGROUND_DIRECTORY,
+  '..',
+  '..',
+  'test-output',
+  'playground-declarations.png',
+);
 /** The page while the code waits for the Yes/No answer. */
 const QUESTION_SCREENSHOT_PATH = join(
   PLAYGROUND_DIRECTORY,
@@ -260,6 +268,44 @@ describe('the playground page in Chromium', () => {
     await page.screenshot({ path: CATALOG_SCREENSHOT_PATH, fullPage: true });
     await annotate('Screenshot of the catalog view', {
       path: CATALOG_SCREENSHOT_PATH,
+      contentType: 'image/png',
+    });
+  });
+
+  it('shows the TypeScript declarations of every tool, and reloads them on request', async ({ annotate }) => {
+    if (playground === undefined) throw new Error('the set-up did not finish');
+    const text = page.getByTestId('declarations-text');
+    await text.waitFor();
+    const declarations = (await text.textContent()) ?? '';
+    expect(declarations).toBe(playground.broker.tools.getTypeDeclarations());
+    expect(declarations).toContain('declare const tools: {');
+    expect(declarations).toContain(
+      '  /** Get the current time, optionally in an IANA time zone */\n  getCurrentTime(args?: {\n    timezone?: string;\n  }): Promise<unknown>;',
+    );
+    expect(declarations).toContain('  "users:list"(args?: {');
+    expect(declarations).toContain('  weather(args: {\n    city: string;\n  }): Promise<unknown>;');
+    expect(declarations).toMatch(/ {2}notes_createNote\(args: \{\n {4}body: \{/);
+    expect(declarations).toContain('declare function callTool<Name extends keyof typeof tools>(');
+
+    playground.broker.tool('translate', {
+      description: 'Translates a text (made up)',
+      argsSchema: z.object({ text: z.string(), to: z.enum(['fr', 'de']) }),
+      handler: async ({ text, to }) => `${to}:${text}`,
+    });
+    try {
+      const version = await text.getAttribute('data-version');
+      await page.getByTestId('declarations').getByRole('button', { name: 'Refresh' }).click();
+      await page.locator(`[data-testid="declarations-text"]:not([data-version="${version}"])`).waitFor();
+      expect(await text.textContent()).toContain(
+        '  /** Translates a text (made up) */\n  translate(args: {\n    text: string;\n    to: "fr" | "de";\n  }): Promise<unknown>;',
+      );
+    } finally {
+      playground.broker.tools.unregister('translate');
+    }
+    await mkdir(join(DECLARATIONS_SCREENSHOT_PATH, '..'), { recursive: true });
+    await page.getByTestId('declarations').screenshot({ path: DECLARATIONS_SCREENSHOT_PATH });
+    await annotate('Screenshot of the declarations view', {
+      path: DECLARATIONS_SCREENSHOT_PATH,
       contentType: 'image/png',
     });
   });

@@ -39,7 +39,8 @@ export interface BrokerEventMap {
    */
   'tool:completed': (session: Session, tool: string, result: unknown, completion: ToolCompletionInfo) => void;
   /**
-   * The action catalog changed (an OpenAPI source gained, lost or changed operations): the registry
+   * The action catalog changed (an OpenAPI source or an MCP server gained, lost or changed
+   * operations or tools): the registry
    * already has the new tools, and running sessions get a `catalog_changed` event with the same
    * payload.
    */

@@ -1,44 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { SessionExecutor } from '@enclave-vm/runtime';
 import {
-  DEFAULT_SECURITY_LEVEL,
   EnclaveError,
   type EventFilter,
-  EventFilterSchema,
   type ExecuteRequest,
-  ExecuteRequestSchema,
-  formatIssues,
   type HealthResponse,
-  resolveLimits,
   type SealedMessagePayload,
-  type SecurityLevel,
-  SecurityLevelSchema,
-  type SessionLimits,
-  SessionLimitsSchema,
   type StreamEvent,
-  toEnclaveError,
-  validate,
 } from '@enclave-vm/types';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { BrokerEventEmitter, type BrokerEventMap, type BrokerEventName } from './broker-events.js';
 import { CatalogHandler } from './catalog/catalog-handler.js';
 import { createBrokerApp } from './http/create-broker-app.js';
 import type { BrokerOptions, Logger } from './options/broker-options.js';
-import { parseBody } from './parse-body.js';
+import { type BrokerSettings, resolveBrokerSettings } from './options/broker-settings.js';
+import { RedisSessionStore } from './redis/redis-session-store.js';
 import { createSessionExecutor } from './runtimes/create-session-executor.js';
 import { resolveRuntimeMode } from './runtimes/resolve-runtime-mode.js';
-import { DeadlineQueue } from './sessions/deadline-queue.js';
-import { createEventPredicate } from './sessions/event-filter.js';
-import { DEFAULT_MAX_EVENT_LOG_SIZE, InMemorySessionStore } from './sessions/in-memory-session-store.js';
+import { InMemorySessionStore } from './sessions/in-memory-session-store.js';
 import type { Session } from './sessions/session.js';
-import { loggedTypeOf, SessionEncryption } from './sessions/session-encryption.js';
-import { type OpenedEventSource, SessionEventStream } from './sessions/session-event-stream.js';
-import { SessionRun, type SessionRunHost } from './sessions/session-run.js';
-import type { SessionStore } from './sessions/session-store.js';
+import { SessionManager, type StreamEventsOptions } from './sessions/session-manager.js';
+import type { SessionStore, ToolResultError } from './sessions/session-store.js';
 import { ToolRegistry } from './tools/tool-registry.js';
 import type { AuthenticatedUser, ZodToolConfig } from './tools/tool-types.js';
+
+export {
+  DEFAULT_HEARTBEAT_INTERVAL,
+  DEFAULT_MAX_CONCURRENT_SESSIONS,
+  DEFAULT_SESSION_TIMEOUT,
+} from './options/broker-settings.js';
+export type { StreamEventsOptions } from './sessions/session-manager.js';
+export type { ToolResultError } from './sessions/session-store.js';
 
 /** Options of {@link EnclaveBroker.execute}. */
 export interface ExecuteOptions {
@@ -52,39 +45,11 @@ export interface ExecuteOptions {
   filter?: EventFilter;
 }
 
-/** Options of {@link EnclaveBroker.streamEvents}. */
-export interface StreamEventsOptions {
-  /** First seq to send (inclusive). @default 1 */
-  fromSeq?: number;
-  /** Which events to send (`session_init` and `final` always). */
-  filter?: EventFilter;
-  /** The authenticated caller; another tenant's session is reported as not found. */
-  caller?: AuthenticatedUser;
-}
-
-/** The error a tool call is answered with, as `submitToolResult` takes it. */
-export interface ToolResultError {
-  message: string;
-  /** Error code the guest sees. @default 'TOOL_ERROR' */
-  code?: string;
-}
-
 /** Where a listening broker is bound. */
 export interface BrokerAddress {
   port: number;
   host: string;
 }
-
-/** Default of {@link BrokerOptions.sessionTimeout}. */
-export const DEFAULT_SESSION_TIMEOUT = 300_000;
-/** Default of {@link BrokerOptions.maxConcurrentSessions}. */
-export const DEFAULT_MAX_CONCURRENT_SESSIONS = 1000;
-/** Default of {@link BrokerOptions.heartbeatInterval}. */
-export const DEFAULT_HEARTBEAT_INTERVAL = 15_000;
-
-/** Heartbeats due within this share of the interval are sent in one timer wake-up. */
-const HEARTBEAT_COALESCE_SHARE = 0.05;
-const HEARTBEAT_COALESCE_MAX_MS = 100;
 
 /** Logs warnings and errors to the console and drops the rest: the default {@link Logger}. */
 const consoleWarningLogger: Logger = Object.freeze({
@@ -97,16 +62,6 @@ const consoleWarningLogger: Logger = Object.freeze({
     console.error(`[enclave-broker] ${message}`, data ?? '');
   },
 });
-
-interface ResolvedSettings {
-  securityLevel: SecurityLevel;
-  /** The level's limits with `options.limits` applied. */
-  limits: SessionLimits;
-  sessionTimeout: number;
-  maxConcurrentSessions: number;
-  heartbeatInterval: number;
-  maxEventLogSize: number;
-}
 
 /**
  * The broker: runs code in a sandbox runtime (embedded worker threads or extracted runtime workers),
@@ -125,8 +80,12 @@ interface ResolvedSettings {
  * }
  */
 export class EnclaveBroker implements AsyncDisposable {
+  /** This broker's id among the brokers sharing its store (`brk_` and 32 hex digits). */
+  readonly id = `brk_${randomUUID().replaceAll('-', '')}`;
   /** The options the broker was created with. */
   readonly options: BrokerOptions;
+  /** The options checked, with their defaults filled in (frozen). */
+  readonly settings: BrokerSettings;
   /** The tools that run on the broker (`options.tools` when given). */
   readonly tools: ToolRegistry;
   /**
@@ -135,34 +94,31 @@ export class EnclaveBroker implements AsyncDisposable {
    */
   readonly logger: Logger;
   /**
-   * The action catalog of `options.openApiSources`: its operations are tools of {@link tools}, kept
-   * current by polling, and served at `GET /code/actions`.
+   * Where the broker's sessions live: `options.store`, a {@link RedisSessionStore} over
+   * `options.redis`, or an {@link InMemorySessionStore}.
+   */
+  readonly store: SessionStore;
+  /**
+   * The action catalog of `options.openApiSources` and `options.mcpServers`: their operations and
+   * tools are tools of {@link tools}, kept current, and served at `GET /code/actions`.
    */
   readonly catalog: CatalogHandler;
-  private readonly settings: ResolvedSettings;
-  private readonly store: SessionStore;
   private readonly events: BrokerEventEmitter;
-  private readonly runs = new Map<string, SessionRun>();
-  private readonly heartbeats: DeadlineQueue<SessionRun>;
-  private readonly expiries: DeadlineQueue<string>;
-  private readonly startedAt = performance.now();
-  private sessionsStarted = 0;
-  private executorPromise: Promise<SessionExecutor> | undefined;
+  private readonly sessions: SessionManager;
+  /** Whether the broker created its store (and so closes it). */
+  private readonly ownsStore: boolean;
   private app: FastifyInstance | undefined;
   private listening: Promise<void> | undefined;
   private boundAddress: BrokerAddress | undefined;
   private closing: Promise<void> | undefined;
-  private sweepScheduled = false;
-  private readonly runHost: SessionRunHost;
 
   /**
-   * Creates a broker. Only the polling of `openApiSources` starts at once; the runtime and the HTTP
-   * server wait for the first session or `listen`. Throws
-   * `CONFIGURATION_ERROR` for invalid options, and for `redis`: the Redis session store is not
-   * available yet.
+   * Creates a broker. Only the polling of `openApiSources` and the connections to `mcpServers` start
+   * at once; the runtime, the store's connections and the HTTP server wait for the first session or
+   * `listen`. Throws `CONFIGURATION_ERROR` for invalid options.
    */
   constructor(options: BrokerOptions = {}) {
-    this.settings = resolveSettings(options);
+    this.settings = resolveBrokerSettings(options);
     resolveRuntimeMode(options);
     if (options.tools !== undefined && !(options.tools instanceof ToolRegistry)) {
       throw new EnclaveError('CONFIGURATION_ERROR', 'tools must be a ToolRegistry');
@@ -174,30 +130,29 @@ export class EnclaveBroker implements AsyncDisposable {
     this.tools = options.tools ?? new ToolRegistry();
     this.logger = options.logger ?? consoleWarningLogger;
     this.events = new BrokerEventEmitter(this.logger);
-    this.catalog = new CatalogHandler(this.tools, options.openApiSources ?? [], { logger: this.logger });
-    this.catalog.on('changed', (change) => {
-      for (const run of this.runs.values()) run.catalogChanged(change);
-      this.events.emit('catalog:changed', change);
-    });
-    this.store = new InMemorySessionStore({ maxEventLogSize: this.settings.maxEventLogSize });
-    const interval = this.settings.heartbeatInterval;
-    this.heartbeats = new DeadlineQueue<SessionRun>({
-      coalesceMs: Math.min(HEARTBEAT_COALESCE_MAX_MS, Math.floor(interval * HEARTBEAT_COALESCE_SHARE)),
-      onDue: (run) => {
-        if (run.heartbeat()) this.heartbeats.add(run, Date.now() + interval);
-      },
-    });
-    this.expiries = new DeadlineQueue<string>({ onDue: () => this.scheduleSweep() });
-    this.runHost = {
-      store: this.store,
+    const { store, owned } = resolveStore(options, this.settings, this.logger);
+    this.store = store;
+    this.ownsStore = owned;
+    this.sessions = new SessionManager({
+      brokerId: this.id,
+      settings: this.settings,
+      store,
       tools: this.tools,
       toolHandler: options.toolHandler,
       events: this.events,
       logger: this.logger,
-      runEnded: (run) => {
-        this.runs.delete(run.id);
-      },
-    };
+      createExecutor: () => createSessionExecutor(options, this.logger),
+      // A session started right after the broker sees every source's first answer.
+      whenReady: () => this.catalog.ready(),
+    });
+    this.catalog = new CatalogHandler(this.tools, options.openApiSources ?? [], {
+      logger: this.logger,
+      mcpServers: options.mcpServers ?? [],
+    });
+    this.catalog.on('changed', (change) => {
+      this.sessions.catalogChanged(change);
+      this.events.emit('catalog:changed', change);
+    });
   }
 
   /**
@@ -245,11 +200,18 @@ export class EnclaveBroker implements AsyncDisposable {
    * }
    */
   execute(code: string, options: ExecuteOptions = {}): AsyncIterable<StreamEvent> {
-    const { filter, ...rest } = options;
-    return new SessionEventStream(async (push) => {
-      const session = await this.startSession({ ...rest, code });
-      return this.openEventSource(session.id, filter === undefined ? {} : { filter }, push);
-    }, 1);
+    return this.sessions.execute({ ...options, code });
+  }
+
+  /**
+   * What `POST /execute` does: starts a session for an execute request (encryption included) when
+   * iteration starts, on behalf of `caller`, and yields its events from `session_init` on, filtered
+   * by the request's `filter`. The stream follows the run on this broker from before its first
+   * event, so it misses nothing however fast the code logs. Errors of `startSession` reject the
+   * first `next()`.
+   */
+  executeRequest(request: ExecuteRequest, caller?: AuthenticatedUser): AsyncIterable<StreamEvent> {
+    return this.sessions.execute(request, caller);
   }
 
   /**
@@ -259,74 +221,8 @@ export class EnclaveBroker implements AsyncDisposable {
    * `RUNTIME_UNAVAILABLE` when no runtime can be reached. Request `timeout` and `maxToolCalls` above
    * the broker's limits (the security level's, with `options.limits` applied) are lowered to them.
    */
-  async startSession(request: ExecuteRequest, caller?: AuthenticatedUser): Promise<Session> {
-    const body = parseBody(ExecuteRequestSchema, request, 'execute request');
-    const context = copyContext(body.context);
-    this.assertOpen();
-    // A session started right after the broker sees every source's first answer.
-    await this.catalog.ready();
-    const executor = await this.ensureExecutor();
-    this.assertOpen();
-    const now = Date.now();
-    const id = `ses_${randomUUID().replaceAll('-', '')}`;
-    // Before the session takes a slot: a client key that is not a P-256 point is refused here.
-    const encryption =
-      body.encryption === undefined
-        ? undefined
-        : await SessionEncryption.create(id, body.encryption.publicKey);
-    const limits = this.limitsFor(body);
-    const expiresAt = now + this.settings.sessionTimeout;
-    const created = await this.store.createSession(
-      {
-        id,
-        status: 'pending',
-        createdAt: now,
-        expiresAt,
-        securityLevel: this.settings.securityLevel,
-        limits,
-        lastSeq: 0,
-        stats: { durationMs: 0, cpuTimeMs: 0, toolCalls: 0, stdoutBytes: 0 },
-        pendingToolCalls: [],
-        ...(caller === undefined ? {} : { user: caller }),
-      },
-      { maxActive: this.settings.maxConcurrentSessions },
-    );
-    if (!created) {
-      throw new EnclaveError(
-        'SESSION_LIMIT_REACHED',
-        `${this.settings.maxConcurrentSessions} sessions are already running; try again when one has ended`,
-      );
-    }
-    if (this.closing !== undefined) {
-      await this.store.deleteSession(id);
-      throw shuttingDown();
-    }
-    const run = new SessionRun(this.runHost, {
-      id,
-      code: body.code,
-      createdAt: now,
-      expiresAt,
-      securityLevel: this.settings.securityLevel,
-      limits,
-      context,
-      user: caller,
-      encryption,
-    });
-    this.runs.set(id, run);
-    this.sessionsStarted++;
-    this.expiries.add(id, expiresAt);
-    const announced = run.announce();
-    if (this.events.has('session:created')) this.events.emit('session:created', run.snapshot());
-    try {
-      await announced;
-    } catch (error) {
-      const failure = toEnclaveError(error);
-      run.end(failure);
-      throw failure;
-    }
-    run.start(executor);
-    if (run.running) this.heartbeats.add(run, Date.now() + this.settings.heartbeatInterval);
-    return run.snapshot();
+  startSession(request: ExecuteRequest, caller?: AuthenticatedUser): Promise<Session> {
+    return this.sessions.startSession(request, caller);
   }
 
   /**
@@ -337,54 +233,30 @@ export class EnclaveBroker implements AsyncDisposable {
    * iteration never cancels the session.
    */
   streamEvents(sessionId: string, options: StreamEventsOptions = {}): AsyncIterable<StreamEvent> {
-    return new SessionEventStream(
-      (push) => this.openEventSource(sessionId, options, push),
-      options.fromSeq ?? 1,
-    );
+    return this.sessions.streamEvents(sessionId, options);
   }
 
   /** The session, or `null` when it is unknown, expired, or belongs to another tenant than `caller`'s. */
-  async getSession(sessionId: string, caller?: AuthenticatedUser): Promise<Session | null> {
-    const run = this.runs.get(sessionId);
-    if (run !== undefined) {
-      return isVisible(run.user, run.expiresAt, caller) ? run.snapshot() : null;
-    }
-    const session = await this.store.getSession(sessionId);
-    return session !== null && isVisible(session.user, session.expiresAt, caller) ? session : null;
+  getSession(sessionId: string, caller?: AuthenticatedUser): Promise<Session | null> {
+    return this.sessions.getSession(sessionId, caller);
   }
 
   /**
    * Answers a tool call the client owns: with `result`, or with `error` (thrown inside the code with
    * `error.code`, default `TOOL_ERROR`). Throws `SESSION_NOT_FOUND`, `TOOL_CALL_NOT_FOUND`,
-   * `TOOL_CALL_ALREADY_ANSWERED` (also once the tool timeout answered it) or `SESSION_ENDED`.
+   * `TOOL_CALL_ALREADY_ANSWERED` (also once the tool timeout answered it), `SESSION_ENDED`, and
+   * `ENCRYPTION_ERROR` for an encrypted session (whose results must be sealed).
    */
-  async submitToolResult(
+  submitToolResult(
     sessionId: string,
     callId: string,
     result: unknown,
     error?: ToolResultError,
     caller?: AuthenticatedUser,
   ): Promise<void> {
-    const run = this.runs.get(sessionId);
-    if (run !== undefined && isVisible(run.user, run.expiresAt, caller)) {
-      if (run.encryption !== undefined) {
-        throw new EnclaveError(
-          'ENCRYPTION_ERROR',
-          `Session ${sessionId} is encrypted: its tool results must be sealed (send { callId, encrypted })`,
-        );
-      }
-      run.submitClientResult(
-        callId,
-        error === undefined
-          ? { ok: true, result }
-          : { ok: false, error: { code: error.code ?? 'TOOL_ERROR', message: String(error.message) } },
-      );
-      return;
-    }
-    const session = await this.getSession(sessionId, caller);
-    if (session === null) throw sessionNotFound(sessionId);
-    // Every visible session this broker does not run has ended.
-    throw new EnclaveError('SESSION_ENDED', `Session ${sessionId} has already ended`);
+    const answer =
+      error === undefined ? { kind: 'plain' as const, result } : { kind: 'plain' as const, result, error };
+    return this.sessions.submitToolResult(sessionId, callId, answer, caller);
   }
 
   /**
@@ -394,32 +266,13 @@ export class EnclaveBroker implements AsyncDisposable {
    * call) — the call then still waits for a valid answer — and otherwise what `submitToolResult`
    * throws.
    */
-  async submitSealedToolResult(
+  submitSealedToolResult(
     sessionId: string,
     callId: string,
     sealed: SealedMessagePayload,
     caller?: AuthenticatedUser,
   ): Promise<void> {
-    const run = this.runs.get(sessionId);
-    if (run !== undefined && isVisible(run.user, run.expiresAt, caller)) {
-      if (run.encryption === undefined) {
-        throw new EnclaveError(
-          'ENCRYPTION_ERROR',
-          `Session ${sessionId} is not encrypted: send the tool result as { callId, result } or { callId, error }`,
-        );
-      }
-      const opened = await run.encryption.openToolResult(callId, sealed);
-      run.submitClientResult(
-        callId,
-        opened.error === undefined
-          ? { ok: true, result: opened.result }
-          : { ok: false, error: { code: opened.error.code ?? 'TOOL_ERROR', message: opened.error.message } },
-      );
-      return;
-    }
-    const session = await this.getSession(sessionId, caller);
-    if (session === null) throw sessionNotFound(sessionId);
-    throw new EnclaveError('SESSION_ENDED', `Session ${sessionId} has already ended`);
+    return this.sessions.submitToolResult(sessionId, callId, { kind: 'sealed', sealed }, caller);
   }
 
   /**
@@ -427,15 +280,8 @@ export class EnclaveBroker implements AsyncDisposable {
    * stops it. On an ended session it changes nothing. Resolves with the session as it is afterwards;
    * throws `SESSION_NOT_FOUND`.
    */
-  async cancelSession(sessionId: string, caller?: AuthenticatedUser): Promise<Session> {
-    const run = this.runs.get(sessionId);
-    if (run !== undefined && isVisible(run.user, run.expiresAt, caller)) {
-      run.end(new EnclaveError('CANCELLED', `Session ${sessionId} was cancelled`));
-      return run.snapshot();
-    }
-    const session = await this.getSession(sessionId, caller);
-    if (session === null) throw sessionNotFound(sessionId);
-    return session;
+  cancelSession(sessionId: string, caller?: AuthenticatedUser): Promise<Session> {
+    return this.sessions.cancelSession(sessionId, caller);
   }
 
   /**
@@ -443,11 +289,7 @@ export class EnclaveBroker implements AsyncDisposable {
    * sessions it has started since it was created; `uptime` is in seconds.
    */
   health(): HealthResponse {
-    return {
-      status: 'ok',
-      uptime: (performance.now() - this.startedAt) / 1000,
-      sessions: { active: this.runs.size, total: this.sessionsStarted },
-    };
+    return this.sessions.health();
   }
 
   /**
@@ -481,8 +323,8 @@ export class EnclaveBroker implements AsyncDisposable {
 
   /**
    * Shuts down gracefully: new sessions are refused with `SHUTTING_DOWN`, every running session ends
-   * with `error` + `final` (code `SHUTTING_DOWN`, so open streams finish), the catalog stops polling
-   * and removes its tools, the HTTP server stops and the runtime is closed. Idempotent.
+   * with `error` + `final` (code `SHUTTING_DOWN`, so open streams finish), the HTTP server stops and
+   * the runtime is closed, and the store when the broker created it. Idempotent.
    */
   close(): Promise<void> {
     this.closing ??= this.shutDown();
@@ -494,50 +336,8 @@ export class EnclaveBroker implements AsyncDisposable {
     return this.close();
   }
 
-  private async openEventSource(
-    sessionId: string,
-    options: StreamEventsOptions,
-    push: (event: StreamEvent) => void,
-  ): Promise<OpenedEventSource> {
-    const fromSeq = options.fromSeq ?? 1;
-    if (!Number.isSafeInteger(fromSeq) || fromSeq < 1) {
-      throw new EnclaveError(
-        'VALIDATION_ERROR',
-        `fromSeq must be a positive integer, got ${String(fromSeq)}`,
-      );
-    }
-    let predicate: ((event: StreamEvent) => boolean) | undefined;
-    if (options.filter !== undefined) {
-      const filter = validate(EventFilterSchema, options.filter);
-      if (!filter.success) throw new EnclaveError('VALIDATION_ERROR', `Invalid filter: ${filter.message}`);
-      predicate = createEventPredicate(filter.data);
-    }
-    if ((await this.getSession(sessionId, options.caller)) === null) throw sessionNotFound(sessionId);
-    const unsubscribe = await this.store.subscribe(sessionId, push);
-    try {
-      const range = await this.store.readEvents(sessionId, fromSeq);
-      if (!range.ok) {
-        throw new EnclaveError(
-          'EVENT_LOG_TRUNCATED',
-          `Events of session ${sessionId} before seq ${range.firstAvailableSeq} were dropped from its event log; resume from ${range.firstAvailableSeq} or later`,
-          { details: { firstAvailableSeq: range.firstAvailableSeq } },
-        );
-      }
-      const current = this.runs.get(sessionId)?.snapshot() ?? (await this.store.getSession(sessionId));
-      // Gone (expired meanwhile), or ended with its final before fromSeq: nothing more will come.
-      const complete =
-        current === null ||
-        (current.status !== 'pending' && current.status !== 'running' && current.lastSeq < fromSeq) ||
-        isFinal(range.events.at(-1));
-      return { replay: range.events, complete, predicate, unsubscribe };
-    } catch (error) {
-      unsubscribe();
-      throw error;
-    }
-  }
-
   private async startListening(port: number, host: string): Promise<void> {
-    await this.ensureExecutor();
+    await this.sessions.start();
     const app = await createBrokerApp(this);
     this.app = app;
     try {
@@ -557,78 +357,19 @@ export class EnclaveBroker implements AsyncDisposable {
     this.boundAddress = { port: address.port, host: address.address };
   }
 
-  private ensureExecutor(): Promise<SessionExecutor> {
-    if (this.executorPromise === undefined) {
-      const creating = createSessionExecutor(this.options, this.logger).then(
-        async (executor) => {
-          if (this.closing !== undefined) {
-            await executor.close();
-            throw shuttingDown();
-          }
-          return executor;
-        },
-        (error: unknown) => {
-          // A later session or listen() tries again (the runtime may come up in the meantime).
-          this.executorPromise = undefined;
-          throw toEnclaveError(error, 'RUNTIME_UNAVAILABLE');
-        },
-      );
-      this.executorPromise = creating;
-    }
-    return this.executorPromise;
-  }
-
-  private limitsFor(request: ExecuteRequest): SessionLimits {
-    const limits = this.settings.limits;
-    if (request.timeout === undefined && request.maxToolCalls === undefined) return limits;
-    return Object.freeze({
-      ...limits,
-      timeout: Math.min(request.timeout ?? limits.timeout, limits.timeout),
-      maxToolCalls: Math.min(request.maxToolCalls ?? limits.maxToolCalls, limits.maxToolCalls),
-    });
-  }
-
-  private scheduleSweep(): void {
-    if (this.sweepScheduled) return;
-    this.sweepScheduled = true;
-    queueMicrotask(() => {
-      this.sweepScheduled = false;
-      this.sweepExpired().catch((error: unknown) => {
-        this.logger.error('Could not remove expired sessions', { error: errorMessage(error) });
-      });
-    });
-  }
-
-  private async sweepExpired(): Promise<void> {
-    const expired = await this.store.listExpired(Date.now());
-    for (const sessionId of expired) {
-      this.runs
-        .get(sessionId)
-        ?.end(new EnclaveError('SESSION_EXPIRED', `Session ${sessionId} passed its expiry time`));
-      await this.store.deleteSession(sessionId);
-    }
-  }
-
   private assertOpen(): void {
     if (this.closing !== undefined) throw shuttingDown();
   }
 
   private async shutDown(): Promise<void> {
-    const error = new EnclaveError('SHUTTING_DOWN', 'The broker is shutting down');
-    for (const run of [...this.runs.values()]) run.end(error);
+    await this.sessions.endAll();
     await this.catalog.close();
-    this.heartbeats.close();
-    this.expiries.close();
     const failures: unknown[] = [];
     if (this.listening !== undefined) {
       await this.listening.catch(() => undefined);
       if (this.app !== undefined) await this.app.close().catch((failure: unknown) => failures.push(failure));
     }
-    if (this.executorPromise !== undefined) {
-      const executor = await this.executorPromise.catch(() => undefined);
-      if (executor !== undefined) await executor.close().catch((failure: unknown) => failures.push(failure));
-    }
-    await this.store.close().catch((failure: unknown) => failures.push(failure));
+    failures.push(...(await this.sessions.close(this.ownsStore)));
     this.boundAddress = undefined;
     if (failures.length > 0) {
       this.logger.error('The broker did not close cleanly', { errors: failures.map(errorMessage) });
@@ -636,106 +377,61 @@ export class EnclaveBroker implements AsyncDisposable {
   }
 }
 
-function resolveSettings(options: BrokerOptions): ResolvedSettings {
+/** The store of a broker: `options.store` (the caller's to close), or one the broker creates. */
+function resolveStore(
+  options: BrokerOptions,
+  settings: BrokerSettings,
+  logger: Logger,
+): { store: SessionStore; owned: boolean } {
   if (options.redis !== undefined) {
-    throw new EnclaveError(
-      'CONFIGURATION_ERROR',
-      'The Redis session store is not available yet; leave out `redis` to keep sessions in memory',
-    );
-  }
-  const securityLevel = options.securityLevel ?? DEFAULT_SECURITY_LEVEL;
-  if (!SecurityLevelSchema.safeParse(securityLevel).success) {
-    throw new EnclaveError(
-      'CONFIGURATION_ERROR',
-      `securityLevel must be one of ${SecurityLevelSchema.options.join(', ')}, got ${JSON.stringify(securityLevel)}`,
-    );
-  }
-  if (options.limits !== undefined) {
-    if (typeof options.limits !== 'object' || options.limits === null) {
-      throw new EnclaveError('CONFIGURATION_ERROR', 'limits must be an object of session limits');
+    if (options.store !== undefined) {
+      throw new EnclaveError('CONFIGURATION_ERROR', 'Give either redis or store, not both');
     }
-    const unknown = Object.keys(options.limits).filter(
-      (key) => !Object.hasOwn(SessionLimitsSchema.shape, key),
-    );
-    if (unknown.length > 0) {
-      throw new EnclaveError('CONFIGURATION_ERROR', `limits: unknown limit ${unknown.join(', ')}`);
+    const store = new RedisSessionStore({
+      redis: options.redis,
+      keyPrefix: settings.keyPrefix,
+      maxEventLogSize: settings.maxEventLogSize,
+      logger,
+    });
+    return { store, owned: true };
+  }
+  if (options.store !== undefined) {
+    if (!isSessionStore(options.store)) {
+      throw new EnclaveError('CONFIGURATION_ERROR', 'store must implement SessionStore');
     }
+    if (options.maxEventLogSize !== undefined) {
+      throw new EnclaveError(
+        'CONFIGURATION_ERROR',
+        'maxEventLogSize configures the store the broker creates; with `store`, set it on that store',
+      );
+    }
+    return { store: options.store, owned: false };
   }
-  let limits: SessionLimits;
-  try {
-    limits = Object.freeze(resolveLimits(securityLevel, options.limits ?? {}));
-  } catch (error) {
-    throw new EnclaveError('CONFIGURATION_ERROR', `limits: ${describeLimitsError(error)}`, { cause: error });
-  }
-  return {
-    securityLevel,
-    limits,
-    sessionTimeout: positiveInteger('sessionTimeout', options.sessionTimeout, DEFAULT_SESSION_TIMEOUT),
-    maxConcurrentSessions: positiveInteger(
-      'maxConcurrentSessions',
-      options.maxConcurrentSessions,
-      DEFAULT_MAX_CONCURRENT_SESSIONS,
-    ),
-    heartbeatInterval: positiveInteger(
-      'heartbeatInterval',
-      options.heartbeatInterval,
-      DEFAULT_HEARTBEAT_INTERVAL,
-    ),
-    maxEventLogSize: positiveInteger('maxEventLogSize', options.maxEventLogSize, DEFAULT_MAX_EVENT_LOG_SIZE),
-  };
+  return { store: new InMemorySessionStore({ maxEventLogSize: settings.maxEventLogSize }), owned: true };
 }
 
-function describeLimitsError(error: unknown): string {
-  if (error instanceof z.ZodError) return formatIssues(error.issues);
-  return errorMessage(error);
-}
+const STORE_METHODS = [
+  'open',
+  'join',
+  'lostBrokers',
+  'sessionsOwnedBy',
+  'forgetBroker',
+  'createSession',
+  'getSession',
+  'append',
+  'readEvents',
+  'subscribe',
+  'deleteSession',
+  'close',
+] as const;
 
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new EnclaveError('CONFIGURATION_ERROR', `${name} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** A session is visible while unexpired, and to a caller only within the caller's tenant. */
-function isVisible(
-  owner: AuthenticatedUser | undefined,
-  expiresAt: number,
-  caller: AuthenticatedUser | undefined,
-): boolean {
-  if (Date.now() >= expiresAt) return false;
-  return caller === undefined || caller.tenantId === owner?.tenantId;
-}
-
-/** A deep-frozen JSON copy of the request's context, so neither code nor tools can change it. */
-function copyContext(context: Record<string, unknown> | undefined): Readonly<Record<string, unknown>> {
-  if (context === undefined) return Object.freeze({});
-  let copy: Record<string, unknown>;
-  try {
-    copy = JSON.parse(JSON.stringify(context)) as Record<string, unknown>;
-  } catch (error) {
-    throw new EnclaveError(
-      'VALIDATION_ERROR',
-      `context: must be JSON-serializable (${errorMessage(error)})`,
-      {
-        cause: error,
-      },
-    );
-  }
-  return deepFreeze(copy);
-}
-
-function deepFreeze<Value>(value: Value): Value {
-  if (typeof value === 'object' && value !== null) {
-    for (const nested of Object.values(value)) deepFreeze(nested);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-function sessionNotFound(sessionId: string): EnclaveError {
-  return new EnclaveError('SESSION_NOT_FOUND', `No session ${sessionId}`);
+function isSessionStore(value: unknown): value is SessionStore {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return (
+    STORE_METHODS.every((name) => typeof candidate[name] === 'function') &&
+    typeof candidate.expiryGrace === 'number'
+  );
 }
 
 function shuttingDown(): EnclaveError {
@@ -744,9 +440,4 @@ function shuttingDown(): EnclaveError {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** Whether a logged event is the session's `final` (sealed or not). */
-function isFinal(event: StreamEvent | undefined): boolean {
-  return event !== undefined && loggedTypeOf(event) === 'final';
 }

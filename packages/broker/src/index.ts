@@ -24,23 +24,40 @@ export type {
   Logger,
   RateLimitConfig,
   RateLimitRequest,
-  RedisLike,
   RuntimePoolOptions,
 } from './options/broker-options.js';
+export type { BrokerSettings } from './options/broker-settings.js';
+export {
+  DEFAULT_KEY_PREFIX,
+  DEFAULT_LEASE_TIMEOUT,
+  DEFAULT_MAX_EVENT_LOG_SIZE,
+} from './options/broker-settings.js';
+export type { RedisSessionStoreOptions } from './redis/redis-session-store.js';
+export { RedisSessionStore } from './redis/redis-session-store.js';
 export type { InMemorySessionStoreOptions } from './sessions/in-memory-session-store.js';
-export { DEFAULT_MAX_EVENT_LOG_SIZE, InMemorySessionStore } from './sessions/in-memory-session-store.js';
+export { InMemorySessionStore } from './sessions/in-memory-session-store.js';
+export type { LoggedEvent } from './sessions/logged-event.js';
 export type { Session } from './sessions/session.js';
 export type {
+  AppendOptions,
+  AppendOutcome,
+  BrokerMembership,
+  BrokerReply,
+  BrokerRequest,
   CreateSessionOptions,
   EventRange,
+  JoinOptions,
   SessionChanges,
-  SessionEventListener,
+  SessionFollower,
   SessionStore,
+  ToolAnswer,
 } from './sessions/session-store.js';
+export { DEFAULT_EXPIRY_GRACE } from './sessions/session-store.js';
 export type { ArgumentsCheck } from './tools/parameter-arguments.js';
 export { ToolRegistry } from './tools/tool-registry.js';
 export type {
   AuthenticatedUser,
+  DocumentationOptions,
   ExecutionContext,
   JsonSchemaToolConfig,
   ParameterDef,
@@ -55,6 +72,7 @@ export type {
   CatalogChange,
   CatalogResponse,
   CatalogService,
+  CatalogServiceKind,
   CatalogServiceStatus,
 } from '@enclave-vm/types';
 export type {
@@ -69,6 +87,17 @@ export type {
   OpenApiSourceConfig,
 } from './catalog/open-api-source-config.js';
 export { DEFAULT_POLL_INTERVAL, DEFAULT_SOURCE_TIMEOUT } from './catalog/resolve-source-config.js';
+
+// --- mcp ---
+export type {
+  McpHttpServerConfig,
+  McpServerConfig,
+  McpStdioServerConfig,
+} from './mcp/mcp-server-config.js';
+export { DEFAULT_MCP_TIMEOUT } from './mcp/resolve-mcp-server-config.js';
+
+// --- declarations ---
+export type { DeclarationsResponse } from '@enclave-vm/types';
 
 // --- http ---
 export type { CreateBrokerAppOptions } from './http/create-broker-app.js';

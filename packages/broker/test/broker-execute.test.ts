@@ -2,7 +2,7 @@ import { EnclaveError } from '@enclave-vm/types';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { createBroker } from '../src/create-broker.js';
-import { Broker, EnclaveBroker } from '../src/index.js';
+import { Broker, EnclaveBroker, InMemorySessionStore } from '../src/index.js';
 import type { Session } from '../src/sessions/session.js';
 import { ToolRegistry } from '../src/tools/tool-registry.js';
 import {
@@ -350,15 +350,15 @@ describe('broker.on', () => {
 });
 
 describe('broker options', () => {
-  it('fails fast when redis is given', () => {
-    const error = thrownBy(
-      () =>
-        new EnclaveBroker({
-          redis: { get: async () => null, set: async () => 'OK', publish: async () => 0 },
-        }),
-    );
-    expect(error.code).toBe('CONFIGURATION_ERROR');
-    expect(error.message).toContain('Redis');
+  it('refuses a redis that is not an ioredis client, and redis or keyPrefix used wrongly', () => {
+    const notAClient = thrownBy(() => new EnclaveBroker({ redis: { get: async () => null } as never }));
+    expect(notAClient.code).toBe('CONFIGURATION_ERROR');
+    expect(notAClient.message).toContain('ioredis');
+    const both = thrownBy(() => new EnclaveBroker({ redis: {} as never, store: new InMemorySessionStore() }));
+    expect(both.code).toBe('CONFIGURATION_ERROR');
+    const prefixAlone = thrownBy(() => new EnclaveBroker({ keyPrefix: 'app:' }));
+    expect(prefixAlone.code).toBe('CONFIGURATION_ERROR');
+    expect(prefixAlone.message).toContain('keyPrefix');
   });
 
   it('refuses invalid options with CONFIGURATION_ERROR', () => {
@@ -373,6 +373,9 @@ describe('broker options', () => {
       { toolHandler: 'nope' },
       { limits: { toolTimeout: 0 } },
       { limits: { toolTimout: 100 } },
+      { leaseTimeout: 100 },
+      { store: { open: () => undefined } },
+      { store: new InMemorySessionStore(), maxEventLogSize: 10 },
     ];
     for (const options of invalid) {
       expect(thrownBy(() => createBroker(options as never)).code).toBe('CONFIGURATION_ERROR');

@@ -4,6 +4,7 @@ import { CatalogHandler } from '../src/catalog/catalog-handler.js';
 import type { OpenApiSourceConfig } from '../src/catalog/open-api-source-config.js';
 import { ToolRegistry } from '../src/tools/tool-registry.js';
 import { documentWithOperations, readFixture, startOpenApiService } from './open-api-test-service.js';
+import { asCode, typeCheck } from './type-check.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -64,6 +65,15 @@ describe('catalog documents', () => {
         },
         additionalProperties: false,
       },
+      outputSchema: {
+        type: 'array',
+        items: {
+          allOf: [
+            expect.objectContaining({ type: 'object', required: ['name', 'email'] }),
+            { type: 'object', properties: { id: { type: 'string', readOnly: true } } },
+          ],
+        },
+      },
     });
     const create = byName.get('user-service_createUser')?.inputSchema;
     expect(create).toMatchObject({
@@ -91,7 +101,42 @@ describe('catalog documents', () => {
         lastUpdated: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
         actionCount: 5,
         status: 'ok',
+        kind: 'openapi',
       },
+    ]);
+  });
+
+  it('describes what calls return: the JSON answer with its readOnly fields, text as a string, a 204 as null', async () => {
+    await using service = await startOpenApiService();
+    service.setSpec(readFixture('users-3.0.yaml'));
+    const registry = new ToolRegistry();
+    await using catalog = catalogOf({ name: 'user-service', url: service.specUrl }, registry);
+    await catalog.ready();
+    const byName = new Map(catalog.getCatalog().actions.map((action) => [action.name, action]));
+    expect(byName.get('user-service_deleteUser')?.outputSchema).toEqual({ type: 'null' });
+    expect(byName.get('user-service_get_users_id_avatar')?.outputSchema).toEqual({ type: 'string' });
+    const declarations = registry.getTypeDeclarations();
+    expect(declarations).toContain('  "user-service_deleteUser"(args: {');
+    const code = asCode(`
+      const user = await tools['user-service_getUser']({ id: '1' });
+      const name: string = user.name;
+      const id: string | undefined = user.id;
+      const users = await tools['user-service_listUsers']({ limit: 5, role: 'member' });
+      const emails: string[] = users.map((each) => each.email);
+      const created = await tools['user-service_createUser']({ body: { name: 'Dee', email: 'dee@example.com' } });
+      const gone: null = await tools['user-service_deleteUser']({ id: created.id ?? '' });
+      const avatar: string = await tools['user-service_get_users_id_avatar']({ id: '1' });
+      return [name, id, emails, gone, avatar];
+    `);
+    expect(typeCheck({ 'tools.d.ts': declarations, 'code.ts': code })).toEqual([]);
+    // The body is a NewUser, which has no id (additionalProperties: false): a type error, as it is a validation error.
+    const withId = asCode(
+      "await tools['user-service_createUser']({ body: { id: '7', name: 'Dee', email: 'dee@example.com' } });",
+    );
+    expect(typeCheck({ 'tools.d.ts': declarations, 'code.ts': withId })).toEqual([
+      expect.stringMatching(
+        /^code\.ts\(2\): Object literal may only specify known properties, and 'id' does not exist/,
+      ),
     ]);
   });
 

@@ -56,3 +56,56 @@ export async function waitUntil(predicate: () => boolean, what: string): Promise
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * A session whose code stops at each `await tools.pause(label)` (a client tool) until the test
+ * resumes it, so that the test can change the world between two steps of one session.
+ */
+export class SteppedSession {
+  readonly events: StreamEvent[] = [];
+  private readonly iterator: AsyncIterator<StreamEvent>;
+  private pending: { sessionId: string; callId: string } | undefined;
+
+  constructor(
+    private readonly broker: EnclaveBroker,
+    code: string,
+  ) {
+    this.iterator = broker.execute(code)[Symbol.asyncIterator]();
+  }
+
+  /** Reads events until the code pauses; returns the pause's label. */
+  async untilPause(): Promise<unknown> {
+    for (;;) {
+      const next = await this.iterator.next();
+      if (next.done === true) throw new Error('the session ended before pausing');
+      this.events.push(next.value);
+      const event = next.value;
+      if (event.type === 'tool_call' && event.payload.toolName === 'pause') {
+        this.pending = { sessionId: event.sessionId, callId: event.payload.callId };
+        return event.payload.args;
+      }
+    }
+  }
+
+  /** Lets the code go on from its pause. */
+  async resume(): Promise<void> {
+    const pending = this.pending;
+    if (pending === undefined) throw new Error('the session is not paused');
+    this.pending = undefined;
+    await this.broker.submitToolResult(pending.sessionId, pending.callId, null);
+  }
+
+  /** Resumes the code and reads the rest of the session; returns what it returned. */
+  async finish(): Promise<unknown> {
+    if (this.pending !== undefined) await this.resume();
+    for (;;) {
+      const next = await this.iterator.next();
+      if (next.done === true) break;
+      this.events.push(next.value);
+    }
+    const final = this.events.find((event) => event.type === 'final');
+    if (final?.type !== 'final') throw new Error('no final event');
+    if (!final.payload.ok) throw new Error(`the session failed: ${JSON.stringify(final.payload.error)}`);
+    return final.payload.result;
+  }
+}

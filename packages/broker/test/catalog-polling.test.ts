@@ -183,6 +183,7 @@ describe('catalog polling', () => {
           code: 'UPSTREAM_UNAVAILABLE',
           message: `GET ${service.specUrl} answered 503 Service Unavailable`,
         },
+        kind: 'openapi',
       },
     ]);
     await waitUntil(() => service.specRequests.length >= 2, 'a retry');

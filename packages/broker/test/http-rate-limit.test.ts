@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FixedWindowRateLimiter } from '../src/http/fixed-window-rate-limiter.js';
+import { createBroker } from '../src/create-broker.js';
+import { thrownBy } from './broker-helpers.js';
 import { errorOf, startTestBroker } from './http-test-helpers.js';
 
 describe('rate limiting over HTTP', () => {
@@ -68,31 +69,17 @@ describe('rate limiting over HTTP', () => {
   });
 });
 
-describe('FixedWindowRateLimiter', () => {
-  it('forgets keys whose window ended, so memory stays bounded', () => {
-    let now = 1_000_000;
-    const limiter = new FixedWindowRateLimiter({ windowMs: 1000, maxRequests: 5, now: () => now });
-    for (let key = 0; key < 5000; key++) limiter.consume(`client-${key}`);
-    expect(limiter.trackedKeys).toBe(5000);
-
-    now += 1000;
-    expect(limiter.consume('client-0')).toMatchObject({ allowed: true, remaining: 4, resetInMs: 1000 });
-    expect(limiter.trackedKeys).toBe(1);
-  });
-
-  it('refuses past the budget until the window ends, without counting refusals', () => {
-    let now = 0;
-    const limiter = new FixedWindowRateLimiter({ windowMs: 10_000, maxRequests: 2, now: () => now });
-    expect(limiter.consume('k').allowed).toBe(true);
-    now = 4000;
-    expect(limiter.consume('k')).toMatchObject({ allowed: true, remaining: 0, resetInMs: 6000 });
-    for (let attempt = 0; attempt < 100; attempt++) expect(limiter.consume('k').allowed).toBe(false);
-    now = 10_000;
-    expect(limiter.consume('k')).toMatchObject({ allowed: true, remaining: 1 });
-  });
-
-  it('rejects a configuration that cannot limit anything', () => {
-    expect(() => new FixedWindowRateLimiter({ windowMs: 0, maxRequests: 1 })).toThrow(/windowMs/);
-    expect(() => new FixedWindowRateLimiter({ windowMs: 1000, maxRequests: -1 })).toThrow(/maxRequests/);
+describe('rateLimiting options', () => {
+  it('refuses a configuration that cannot limit anything when the broker is created', () => {
+    for (const rateLimiting of [
+      { windowMs: 0, maxRequests: 1 },
+      { windowMs: 1000, maxRequests: -1 },
+      { windowMs: 1000, maxRequests: 1.5 },
+      { windowMs: 1000, maxRequests: 1, keyGenerator: 'ip' },
+    ]) {
+      const error = thrownBy(() => createBroker({ rateLimiting: rateLimiting as never }));
+      expect(error.code).toBe('CONFIGURATION_ERROR');
+      expect(error.message).toMatch(/rateLimiting\.(windowMs|maxRequests|keyGenerator)/);
+    }
   });
 });

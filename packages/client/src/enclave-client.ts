@@ -2,6 +2,8 @@ import type { WebSocketConstructor } from '@enclave-vm/stream';
 import {
   type CatalogResponse,
   CatalogResponseSchema,
+  type DeclarationsResponse,
+  DeclarationsResponseSchema,
   EnclaveError,
   type HealthResponse,
   HealthResponseSchema,
@@ -160,6 +162,26 @@ export class EnclaveClient {
       retryNetworkFailures: true,
       signal: options.signal,
     });
+  }
+
+  /**
+   * TypeScript declarations of every tool the broker runs (`GET /code/declarations`): a script that
+   * declares `tools`, `callTool` and `context` with each tool's argument and result types and its
+   * description, for a model to write code against (or a type checker to check it). `version` is a
+   * hash of the text: equal versions, equal declarations. Client tools of this client are not in it
+   * (the broker does not know them).
+   *
+   * @example
+   * const { declarations } = await client.getDeclarations();
+   * const prompt = `Write the body of an async function. Available globals:\n${declarations}`;
+   */
+  getDeclarations(options: RequestOptions = {}): Promise<DeclarationsResponse> {
+    return this.http.json(
+      'GET',
+      '/code/declarations',
+      (value) => validate(DeclarationsResponseSchema, value),
+      { retryNetworkFailures: true, signal: options.signal },
+    );
   }
 
   private startRun(start: SessionStart, options: FollowOptions): ExecutionSession {

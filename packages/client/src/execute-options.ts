@@ -76,7 +76,7 @@ export interface ResumeOptions extends FollowOptions {
   keyPair?: CryptoKeyPair;
 }
 
-/** Options of the client's one-shot requests (`getSession`, `health`, `listActions`). */
+/** Options of the client's one-shot requests (`getSession`, `health`, `listActions`, `getDeclarations`). */
 export interface RequestOptions {
   /** Aborts the request; it then rejects with `CANCELLED`. */
   signal?: AbortSignal;

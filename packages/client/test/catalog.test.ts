@@ -66,6 +66,7 @@ describe('the action catalog through the client', () => {
         lastUpdated: expect.any(String),
         actionCount: 1,
         status: 'ok',
+        kind: 'openapi',
       },
     ]);
 
@@ -93,5 +94,36 @@ describe('the action catalog through the client', () => {
     });
     expect(after.version).not.toBe(catalog.version);
     expect(after.actions.map((action) => action.name)).toEqual(['demo_ping', 'demo_pong']);
+  });
+});
+
+describe('tool declarations through the client', () => {
+  it('fetches the TypeScript declarations of every tool with their version', async () => {
+    await using service = await startService(['ping']);
+    await using server = await startBroker(
+      { openApiSources: [{ name: 'demo', url: service.specUrl }] },
+      (broker) =>
+        broker.tools.register({
+          name: 'getCurrentTime',
+          description: 'Get the current time',
+          parameters: { timezone: { type: 'string', description: 'IANA time zone' } },
+          handler: async () => '12:00',
+        }),
+    );
+    const client = server.client();
+    const first = await client.getDeclarations();
+    expect(first.declarations).toBe(server.broker.tools.getTypeDeclarations());
+    expect(first.declarations).toContain('declare const tools: {');
+    expect(first.declarations).toContain(
+      '  /** The ping operation */\n  demo_ping(args?: Record<string, never>): Promise<unknown>;',
+    );
+    expect(first.declarations).toContain('  /** Get the current time */\n  getCurrentTime(args?: {');
+    expect(first.version).toMatch(/^[0-9a-f]{64}$/);
+    expect((await client.getDeclarations()).version).toBe(first.version);
+    service.setOperations(['ping', 'pong']);
+    await server.broker.catalog.refresh();
+    const second = await client.getDeclarations();
+    expect(second.version).not.toBe(first.version);
+    expect(second.declarations).toContain('  demo_pong(args?: Record<string, never>): Promise<unknown>;');
   });
 });

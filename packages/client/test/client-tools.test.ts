@@ -85,8 +85,11 @@ describe('client-side tools', () => {
   it("aborts the handler's signal when the session ends before it answers", async () => {
     await using server = await startBroker();
     let aborted = false;
+    let handlerStarted!: () => void;
+    const started = new Promise<void>((resolve) => {
+      handlerStarted = resolve;
+    });
     const session = server.client().execute(`await tools.slow({}); return 'answered'`, {
-      timeout: 1_000,
       tools: {
         slow: (_args: unknown, context) =>
           new Promise((resolve) => {
@@ -94,12 +97,16 @@ describe('client-side tools', () => {
               aborted = true;
               resolve('too late');
             });
+            handlerStarted();
           }),
       },
     });
+    // The session ends while the handler is still running: it is cancelled once the call is out.
+    await started;
+    await session.cancel();
     const outcome = await session.result;
     expect(outcome.ok).toBe(false);
-    expect(outcome.error?.code).toBe('EXECUTION_TIMEOUT');
+    expect(outcome.error?.code).toBe('CANCELLED');
     expect(aborted).toBe(true);
   });
 });

@@ -367,18 +367,31 @@ describe('class 2: one session holding or breaking its thread', () => {
   });
 
   it('ends a burst of 1,000 spinning sessions on time and serves the next session at once', async () => {
-    const logged = errors.length;
-    const burst = Array.from({ length: 1000 }, () =>
-      runCode(pool, 'while (true) {}', { limits: { timeout: 1000, maxCpuTime: 1000 } }),
-    );
-    const outcomes = await Promise.all(burst);
-    const codes = new Set(outcomes.map((outcome) => outcome.error?.code));
-    expect([...codes].every((code) => code === 'EXECUTION_TIMEOUT' || code === 'CPU_LIMIT_EXCEEDED')).toBe(
-      true,
-    );
-    const next = await runCode(pool, 'return 1 + 2', { limits: { timeout: 1000 } });
-    expect(next.final).toMatchObject({ ok: true, result: 3 });
-    expect(errors.slice(logged)).toEqual([]);
+    // Its own pool, with a longer watchdog grace: on a loaded machine the burst's thread shares
+    // its core, and the point here is that no engine is made for a session already past its end.
+    const logs: { message: string; fields: LogFields | undefined }[] = [];
+    const burstPool = createSandboxPool({
+      size: 1,
+      maxSessionsPerThread: 1100,
+      watchdogGraceMs: 5000,
+      logger: { ...logger, error: (message, fields) => logs.push({ message, fields }) },
+    });
+    try {
+      await burstPool.ready();
+      const burst = Array.from({ length: 1000 }, () =>
+        runCode(burstPool, 'while (true) {}', { limits: { timeout: 1000, maxCpuTime: 1000 } }),
+      );
+      const outcomes = await Promise.all(burst);
+      const unexpected = outcomes
+        .map((outcome) => `${outcome.error?.code}: ${outcome.error?.message}`)
+        .filter((text) => !text.startsWith('EXECUTION_TIMEOUT:') && !text.startsWith('CPU_LIMIT_EXCEEDED:'));
+      expect([...new Set(unexpected)]).toEqual([]);
+      const next = await runCode(burstPool, 'return 1 + 2', { limits: { timeout: 1000 } });
+      expect(next.final).toMatchObject({ ok: true, result: 3 });
+      expect(logs).toEqual([]);
+    } finally {
+      await burstPool.close();
+    }
   });
 });
 

@@ -15,6 +15,11 @@ export const CatalogActionSchema = z.object({
   tags: z.array(z.string()).optional(),
   /** Whether the operation is deprecated. */
   deprecated: z.boolean().optional(),
+  /**
+   * JSON Schema of what a call returns, when the source describes it (an OpenAPI operation's
+   * success response, an MCP tool's `outputSchema`). Absent from brokers that predate it.
+   */
+  outputSchema: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** One action of the catalog. */
@@ -26,24 +31,37 @@ export const CatalogServiceStatusSchema = z.enum(['ok', 'stale', 'unavailable'])
 /** How a service's last poll went. */
 export type CatalogServiceStatus = z.infer<typeof CatalogServiceStatusSchema>;
 
-/** One connected OpenAPI service. */
+/** What kind of source a catalog service is. */
+export const CatalogServiceKindSchema = z.enum(['openapi', 'mcp']);
+
+/** What kind of source a catalog service is. */
+export type CatalogServiceKind = z.infer<typeof CatalogServiceKindSchema>;
+
+/** One connected service: an OpenAPI source or an MCP server. */
 export const CatalogServiceSchema = z.object({
   /** Service name (from the source configuration). */
   name: z.string().min(1),
-  /** Internal spec URL. */
+  /**
+   * Internal spec URL: the OpenAPI document's, or an MCP server's endpoint (both without credentials,
+   * query or fragment); `''` for an MCP server started as a local process.
+   */
   specUrl: z.string(),
   /** ISO 8601 timestamp of the last successful spec poll. */
   lastUpdated: z.string(),
   /** Number of actions from this service. */
   actionCount: z.number().int().nonnegative(),
   /**
-   * `ok`: the last poll succeeded. `stale`: the last poll failed and the actions of the last good
-   * document are still served. `unavailable`: no poll has succeeded yet, so the service has no
-   * actions. Absent from brokers that predate it.
+   * `ok`: the last poll succeeded (an MCP server: connected). `stale`: the last poll failed and the
+   * actions of the last good document are still served (an MCP server: disconnected, its last tools
+   * listed, their calls failing with `TOOL_SOURCE_UNAVAILABLE` until it is back). `unavailable`: no
+   * poll (no connection) has succeeded yet, so the service has no actions. Absent from brokers that
+   * predate it.
    */
   status: CatalogServiceStatusSchema.optional(),
   /** Why the last poll failed, when `status` is not `ok`. Never contains the source's headers. */
   error: WireErrorSchema.optional(),
+  /** `openapi` or `mcp`. Absent from brokers that predate MCP servers (their services are OpenAPI). */
+  kind: CatalogServiceKindSchema.optional(),
 });
 
 /** One connected OpenAPI service. */
@@ -51,9 +69,9 @@ export type CatalogService = z.infer<typeof CatalogServiceSchema>;
 
 /** Response of `GET /code/actions`. */
 export const CatalogResponseSchema = z.object({
-  /** Available actions from all connected OpenAPI sources. */
+  /** Available actions from all connected OpenAPI sources and MCP servers. */
   actions: z.array(CatalogActionSchema),
-  /** Connected OpenAPI service descriptors. */
+  /** Connected service descriptors (OpenAPI sources and MCP servers). */
   services: z.array(CatalogServiceSchema),
   /** Catalog version: a deterministic hash that changes when actions are added or removed. */
   version: z.string(),
@@ -79,3 +97,20 @@ export const CatalogChangeSchema = z.object({
 
 /** What changed in the catalog. */
 export type CatalogChange = z.infer<typeof CatalogChangeSchema>;
+
+/** Response of `GET /code/declarations` when JSON is asked for (`Accept: application/json`). */
+export const DeclarationsResponseSchema = z.object({
+  /**
+   * SHA-256 (hex) of `declarations`: equal texts have equal versions, so a client can tell whether
+   * the tools changed since it last fetched them.
+   */
+  version: z.string(),
+  /**
+   * TypeScript ambient declarations (a script, not a module) of `tools`, `callTool` and `context` as
+   * the sandboxed code sees them: every tool with its argument and result types and its description.
+   */
+  declarations: z.string(),
+});
+
+/** Response of `GET /code/declarations` as JSON. */
+export type DeclarationsResponse = z.infer<typeof DeclarationsResponseSchema>;

@@ -19,6 +19,8 @@ describe('error-code table', () => {
     expect(getErrorCodeInfo('RATE_LIMITED')).toMatchObject({ httpStatus: 429, retryable: true });
     expect(getErrorCodeInfo('SESSION_LIMIT_REACHED')).toMatchObject({ httpStatus: 429, retryable: true });
     expect(getErrorCodeInfo('VALIDATION_ERROR')).toMatchObject({ httpStatus: 400, retryable: false });
+    expect(getErrorCodeInfo('STORE_UNAVAILABLE')).toMatchObject({ httpStatus: 503, retryable: true });
+    expect(getErrorCodeInfo('BROKER_LOST')).toMatchObject({ httpStatus: 502, retryable: true });
   });
 
   it('treats an unknown code as an internal error', () => {

@@ -102,7 +102,7 @@ export const ERROR_CODES = {
     httpStatus: 413,
     retryable: false,
   },
-  // HTTP services called by tools (OpenAPI actions)
+  // Services behind tools (OpenAPI actions, MCP servers)
   UPSTREAM_CLIENT_ERROR: {
     description:
       'The HTTP service behind a tool refused the request with a 4xx status (details.status); sending it again will not help.',
@@ -113,6 +113,12 @@ export const ERROR_CODES = {
     description:
       'The HTTP service behind a tool could not be reached, or answered 5xx, 408 or 429 (details.status).',
     httpStatus: 502,
+    retryable: true,
+  },
+  TOOL_SOURCE_UNAVAILABLE: {
+    description:
+      'The source a tool comes from (an MCP server) is not connected, so the call was not sent; the broker is reconnecting.',
+    httpStatus: 503,
     retryable: true,
   },
   OPENAPI_INVALID: {
@@ -182,6 +188,17 @@ export const ERROR_CODES = {
     retryable: true,
   },
   SHUTTING_DOWN: { description: 'The server is shutting down.', httpStatus: 503, retryable: true },
+  BROKER_LOST: {
+    description:
+      'The broker running the session stopped renewing its lease; another broker ended the session.',
+    httpStatus: 502,
+    retryable: true,
+  },
+  STORE_UNAVAILABLE: {
+    description: 'The shared session store (Redis) cannot be reached; try again shortly.',
+    httpStatus: 503,
+    retryable: true,
+  },
   PROTOCOL_ERROR: {
     description: 'A message does not follow the protocol.',
     httpStatus: 400,

@@ -3,14 +3,18 @@ export type {
   CatalogChange,
   CatalogResponse,
   CatalogService,
+  CatalogServiceKind,
   CatalogServiceStatus,
+  DeclarationsResponse,
 } from './catalog.js';
 export {
   CatalogActionSchema,
   CatalogChangeSchema,
   CatalogResponseSchema,
+  CatalogServiceKindSchema,
   CatalogServiceSchema,
   CatalogServiceStatusSchema,
+  DeclarationsResponseSchema,
 } from './catalog.js';
 export type { EnclaveErrorOptions } from './enclave-error.js';
 export { EnclaveError, toEnclaveError } from './enclave-error.js';

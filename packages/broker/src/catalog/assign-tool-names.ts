@@ -39,9 +39,9 @@ export function assignToolNames(service: string, operations: readonly NamedOpera
   const taken = new Set<string>();
   const names: string[] = new Array(operations.length);
   for (const { operation, index } of order) {
-    const base = fit(`${service}_${baseName(operation)}`);
+    const base = fitToolName(`${service}_${baseName(operation)}`);
     let name = base;
-    for (let suffix = 2; taken.has(name); suffix++) name = fit(`${base}_${suffix}`);
+    for (let suffix = 2; taken.has(name); suffix++) name = fitToolName(`${base}_${suffix}`);
     taken.add(name);
     names[index] = name;
   }
@@ -57,11 +57,15 @@ function baseName(operation: NamedOperation): string {
   return path === '' ? operation.method.toLowerCase() : `${operation.method.toLowerCase()}_${path}`;
 }
 
-function sanitize(text: string): string {
+/** Characters other than letters, digits, `_`, `.` and `-` become `_` (none at either end). */
+export function sanitizeNamePart(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '');
 }
 
-function fit(name: string): string {
+const sanitize = sanitizeNamePart;
+
+/** A tool name of at most 256 characters: a longer one is cut and ends with a hash of the whole. */
+export function fitToolName(name: string): string {
   if (name.length <= MAX_NAME_LENGTH) return name;
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 12);
   return `${name.slice(0, MAX_NAME_LENGTH - hash.length - 1)}_${hash}`;

@@ -5,6 +5,7 @@ import type { OpenApiDocument } from './load-open-api-document.js';
 import type { OpenApiOperation, OperationBody, OperationParameter } from './open-api-operation.js';
 import { isJsonObject, resolvePointer } from './resolve-pointer.js';
 import type { ResolvedSourceConfig } from './resolve-source-config.js';
+import { stableStringify } from './stable-stringify.js';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 /** Header parameters OpenAPI says to ignore: the request's own headers carry them. */
@@ -80,6 +81,7 @@ export function buildOpenApiOperations(
     const drafts = collectParameters(document, entry, source, converter);
     const body = requestBodyOf(document, entry, converter);
     const { inputSchema, parameters } = argumentsOf(drafts, body);
+    const outputSchema = resultSchemaOf(document, entry, converter);
     operations.push({
       name,
       operationId: entry.operationId,
@@ -90,6 +92,7 @@ export function buildOpenApiOperations(
       tags,
       deprecated,
       inputSchema,
+      ...(outputSchema === undefined ? {} : { outputSchema }),
       parameters,
       body: body?.body,
     });
@@ -349,6 +352,56 @@ function swaggerBodyOf(
     body: { mediaType: 'application/x-www-form-urlencoded', encoding: 'form', required: required.length > 0 },
     schema: { type: 'object', properties, ...(required.length > 0 ? { required } : {}) },
   };
+}
+
+/**
+ * The JSON Schema of what a call returns, from the operation's success (2xx) responses, as the call
+ * hands it to the code: a JSON answer's schema (parsed; calls ask for JSON first), `string` when
+ * the answer has no JSON form (text),
+ * `null` for a 204. Several different answers give `anyOf`. `undefined` when an answer is not
+ * described (no 2xx response, a JSON answer without a schema, a 200 without content), so the result
+ * stays unknown.
+ */
+function resultSchemaOf(
+  document: OpenApiDocument,
+  entry: RawOperation,
+  converter: JsonSchemaConverter,
+): Record<string, unknown> | undefined {
+  const responses = isJsonObject(entry.operation.responses) ? entry.operation.responses : {};
+  const statuses = Object.keys(responses).filter((status) => /^2(\d\d|XX)$/i.test(status));
+  if (statuses.length === 0) return undefined;
+  const schemas = new Map<string, Record<string, unknown>>();
+  for (const status of statuses.sort()) {
+    const response = resolved(document, responses[status]);
+    if (response === undefined) return undefined;
+    const schema = answerSchemaOf(document, status, response, converter);
+    if (schema === undefined || Object.keys(schema).length === 0) return undefined;
+    schemas.set(stableStringify(schema), schema);
+  }
+  const distinct = [...schemas.values()];
+  return distinct.length === 1 ? distinct[0] : { anyOf: distinct };
+}
+
+function answerSchemaOf(
+  document: OpenApiDocument,
+  status: string,
+  response: Record<string, unknown>,
+  converter: JsonSchemaConverter,
+): Record<string, unknown> | undefined {
+  if (document.specification === '2.0') {
+    if (response.schema !== undefined) return converter.convert(response.schema, 'response');
+    return status === '204' ? { type: 'null' } : undefined;
+  }
+  const content = isJsonObject(response.content) ? response.content : {};
+  const mediaTypes = Object.keys(content);
+  if (mediaTypes.length === 0) return status === '204' ? { type: 'null' } : undefined;
+  const json = mediaTypes.filter((type) => /^application\/json\b/i.test(type) || /[/+]json\b/i.test(type));
+  if (json.length === 0) return { type: 'string' };
+  const media = content[json[0] as string];
+  const schema = isJsonObject(media) ? media.schema : undefined;
+  if (schema === undefined) return undefined;
+  // Calls ask for JSON first, so a JSON form is what they get when the answer has several.
+  return converter.convert(schema, 'response');
 }
 
 function encodingOf(mediaType: string): OperationBody['encoding'] {

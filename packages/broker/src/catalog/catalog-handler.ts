@@ -1,15 +1,16 @@
 import type { CatalogAction, CatalogChange, CatalogResponse, CatalogService } from '@enclave-vm/types';
 import { EnclaveError } from '@enclave-vm/types';
+import type { McpServerConfig } from '../mcp/mcp-server-config.js';
+import { McpServerSource } from '../mcp/mcp-server-source.js';
+import { resolveMcpServerConfig } from '../mcp/resolve-mcp-server-config.js';
 import type { Logger } from '../options/broker-options.js';
 import { ToolRegistry } from '../tools/tool-registry.js';
 import type { ToolDefinition } from '../tools/tool-types.js';
-import { callOpenApiOperation } from './call-open-api-operation.js';
+import type { CatalogSource } from './catalog-source.js';
 import { computeActionHash, computeCatalogVersion, computeSpecHash } from './compute-catalog-version.js';
-import type { OpenApiOperation } from './open-api-operation.js';
-import { OpenApiSource } from './open-api-source.js';
+import { OpenApiCatalogSource } from './open-api-catalog-source.js';
 import type { OpenApiSourceConfig } from './open-api-source-config.js';
 import { resolveSourceConfig } from './resolve-source-config.js';
-import { stableStringify } from './stable-stringify.js';
 
 /** One HTTP route of the catalog, in a shape any router can mount. */
 export interface CatalogRoute {
@@ -28,6 +29,11 @@ export interface CatalogRoute {
 export interface CatalogHandlerOptions {
   /** Where failed polls and skipped actions are reported (never with the sources' headers). @default console warnings */
   logger?: Logger;
+  /**
+   * MCP servers whose tools become actions and tools (`${name}_${tool}`), beside the OpenAPI
+   * sources; their names share one namespace with the sources'. @default []
+   */
+  mcpServers?: readonly McpServerConfig[];
 }
 
 /** Listener of {@link CatalogHandler.on} `'changed'`. */
@@ -37,7 +43,7 @@ export type CatalogChangeListener = (change: CatalogChange) => void;
 interface RegisteredAction {
   readonly action: CatalogAction;
   readonly hash: string;
-  /** Hash of where and how calls are sent: a change re-registers the tool without changing the catalog. */
+  /** How calls are made: a change re-registers the tool without changing the catalog. */
   readonly callHash: string;
   readonly definition: ToolDefinition;
 }
@@ -56,11 +62,13 @@ const consoleLogger: Logger = {
 /**
  * The action catalog: turns every operation of the configured OpenAPI sources into a tool of the
  * registry (`${service}_${operationId}`, arguments checked against the operation's JSON Schema before
- * any request goes out), keeps them current by polling each source, and serves
- * `GET /code/actions` — the actions, the services they come from (with `status` and `error` when a
- * source is failing), and a `version` hash that changes when actions are added, removed or described
- * differently. Polling starts at construction; `close()` stops it and removes the catalog's tools.
- * `createBroker({ openApiSources })` makes one for the broker (`broker.catalog`).
+ * any request goes out), and every tool of the configured MCP servers too (`${server}_${tool}`),
+ * keeps them current (polling each OpenAPI source, listening to each MCP server's
+ * `notifications/tools/list_changed`), and serves `GET /code/actions` — the actions, the services
+ * they come from (with `status` and `error` when one is failing), and a `version` hash that changes
+ * when actions are added, removed or described differently. Polling and connecting start at
+ * construction; `close()` stops them and removes the catalog's tools.
+ * `createBroker({ openApiSources, mcpServers })` makes one for the broker (`broker.catalog`).
  *
  * @example
  * const catalog = new CatalogHandler(toolRegistry, openApiSources);
@@ -73,8 +81,10 @@ export class CatalogHandler implements AsyncDisposable {
   readonly toolRegistry: ToolRegistry;
   /** The configured OpenAPI sources, as given. */
   readonly openApiSources: readonly OpenApiSourceConfig[];
+  /** The configured MCP servers, as given. */
+  readonly mcpServers: readonly McpServerConfig[];
   private readonly logger: Logger;
-  private readonly sources: OpenApiSource[];
+  private readonly sources: CatalogSource[];
   private readonly registered = new Map<string, Map<string, RegisteredAction>>();
   private readonly listeners = new Set<CatalogChangeListener>();
   private readonly firstPolls: Promise<void>;
@@ -82,10 +92,10 @@ export class CatalogHandler implements AsyncDisposable {
   private isClosed = false;
 
   /**
-   * Checks the sources and starts polling them. Throws `CONFIGURATION_ERROR` for a missing registry,
-   * an invalid source (unknown option, bad URL, bad header, non-positive interval…) or two sources
-   * with the same name. A source that cannot be reached does not throw: it is listed with its error
-   * and retried.
+   * Checks the sources and MCP servers and starts polling and connecting. Throws
+   * `CONFIGURATION_ERROR` for a missing registry, an invalid source or server (unknown option, bad
+   * URL, bad header, non-positive interval…) or two of them with the same name. One that cannot be
+   * reached does not throw: it is listed with its error and retried.
    */
   constructor(
     toolRegistry: ToolRegistry,
@@ -101,45 +111,71 @@ export class CatalogHandler implements AsyncDisposable {
     if (!Array.isArray(openApiSources)) {
       throw new EnclaveError('CONFIGURATION_ERROR', 'openApiSources must be an array of OpenApiSourceConfig');
     }
+    const mcpServers = options.mcpServers ?? [];
+    if (!Array.isArray(mcpServers)) {
+      throw new EnclaveError('CONFIGURATION_ERROR', 'mcpServers must be an array of McpServerConfig');
+    }
     const configs = openApiSources.map((source, index) => resolveSourceConfig(source, index));
-    const names = new Set<string>();
-    for (const config of configs) {
-      if (names.has(config.name)) {
+    const serverConfigs = mcpServers.map((server, index) => resolveMcpServerConfig(server, index));
+    const names = new Map<string, 'OpenAPI source' | 'MCP server'>();
+    const kinds = [
+      ...configs.map((config) => ({ name: config.name, kind: 'OpenAPI source' as const })),
+      ...serverConfigs.map((config) => ({ name: config.name, kind: 'MCP server' as const })),
+    ];
+    for (const { name, kind } of kinds) {
+      const taken = names.get(name);
+      if (taken !== undefined) {
         throw new EnclaveError(
           'CONFIGURATION_ERROR',
-          `Two OpenAPI sources are named ${JSON.stringify(config.name)}`,
+          taken === kind
+            ? `Two ${kind}s are named ${JSON.stringify(name)}`
+            : `An OpenAPI source and an MCP server are both named ${JSON.stringify(name)}`,
         );
       }
-      names.add(config.name);
+      names.set(name, kind);
     }
     this.toolRegistry = toolRegistry;
     this.openApiSources = Object.freeze([...openApiSources]);
+    this.mcpServers = Object.freeze([...mcpServers]);
     this.logger = options.logger ?? consoleLogger;
-    this.version = computeCatalogVersion(configs.map((config) => computeSpecHash(config.name, [])));
-    this.sources = configs.map(
-      (config) =>
-        new OpenApiSource(config, {
-          logger: this.logger,
-          onOperations: (source) => this.sync(source),
-        }),
-    );
+    this.version = computeCatalogVersion([...names.keys()].map((name) => computeSpecHash(name, [])));
+    const sources: CatalogSource[] = [];
+    const onChange = (source: () => CatalogSource | undefined) => () => {
+      const changed = source();
+      if (changed !== undefined) this.sync(changed);
+    };
+    for (const config of configs) {
+      const index = sources.length;
+      sources.push(
+        new OpenApiCatalogSource(config, { logger: this.logger, onChange: onChange(() => sources[index]) }),
+      );
+    }
+    for (const config of serverConfigs) {
+      const index = sources.length;
+      sources.push(
+        new McpServerSource(config, { logger: this.logger, onChange: onChange(() => sources[index]) }),
+      );
+    }
+    this.sources = sources;
     this.firstPolls = Promise.all(this.sources.map((source) => source.firstPoll)).then(() => undefined);
   }
 
   /**
-   * Resolves once every source's first poll has finished, successfully or not (each is bounded by
-   * its `timeout`). The broker waits for it before it starts a session.
+   * Resolves once every source's first poll, and every MCP server's first connection attempt, has
+   * finished, successfully or not (each is bounded by its `timeout`). The broker waits for it before
+   * it starts a session.
    */
   ready(): Promise<void> {
     return this.firstPolls;
   }
 
   /**
-   * Polls every source now instead of at its next interval, and resolves once the catalog reflects
-   * the answers (a `'changed'` event, when something changed, has been emitted by then).
+   * Polls every source now instead of at its next interval, lists every connected MCP server's tools
+   * again and tries to connect the others now, and resolves once the catalog reflects the answers (a
+   * `'changed'` event, when something changed, has been emitted by then).
    */
   async refresh(): Promise<void> {
-    await Promise.all(this.sources.map((source) => source.poll()));
+    await Promise.all(this.sources.map((source) => source.refresh()));
   }
 
   /**
@@ -161,16 +197,17 @@ export class CatalogHandler implements AsyncDisposable {
     const actions: CatalogAction[] = [];
     const services: CatalogService[] = [];
     for (const source of this.sources) {
-      const registered = [...(this.registered.get(source.config.name)?.values() ?? [])];
+      const registered = [...(this.registered.get(source.name)?.values() ?? [])];
       actions.push(...registered.map((entry) => structuredClone(entry.action)));
-      const state = source.state;
+      const { specUrl, lastUpdated, status, error, kind } = source.status();
       services.push({
-        name: source.config.name,
-        specUrl: source.config.displayUrl,
-        lastUpdated: state.lastUpdated,
+        name: source.name,
+        specUrl,
+        lastUpdated,
         actionCount: registered.length,
-        status: state.status,
-        ...(state.error === undefined ? {} : { error: { ...state.error } }),
+        ...(status === undefined ? {} : { status }),
+        ...(error === undefined ? {} : { error }),
+        ...(kind === undefined ? {} : { kind }),
       });
     }
     return { actions, services, version: this.version };
@@ -190,11 +227,14 @@ export class CatalogHandler implements AsyncDisposable {
     ];
   }
 
-  /** Stops polling and removes the catalog's tools from the registry (no `'changed'` event). Idempotent. */
+  /**
+   * Stops polling, closes the MCP connections (stopping the processes it started), and removes the
+   * catalog's tools from the registry (no `'changed'` event). Idempotent.
+   */
   async close(): Promise<void> {
     if (this.isClosed) return;
     this.isClosed = true;
-    for (const source of this.sources) source.close();
+    await Promise.all(this.sources.map((source) => source.close()));
     for (const actions of this.registered.values()) {
       for (const [name, entry] of actions) {
         if (this.toolRegistry.get(name) === entry.definition) this.toolRegistry.unregister(name);
@@ -209,59 +249,55 @@ export class CatalogHandler implements AsyncDisposable {
     return this.close();
   }
 
-  /** Brings the registry in line with a source's new operations, at once, and reports the change. */
-  private sync(source: OpenApiSource): void {
+  /** Brings the registry in line with a source's new tools, at once, and reports the change. */
+  private sync(source: CatalogSource): void {
     if (this.isClosed) return;
-    const service = source.config.name;
+    const service = source.name;
     const before = this.registered.get(service) ?? new Map<string, RegisteredAction>();
     const after = new Map<string, RegisteredAction>();
     const added: string[] = [];
     const updated: string[] = [];
-    const next = new Map(source.state.operations.map((operation) => [operation.name, operation]));
+    const next = new Map(source.tools().map((tool) => [tool.action.name, tool]));
     for (const [name, entry] of before) {
       if (!next.has(name) && this.toolRegistry.get(name) === entry.definition)
         this.toolRegistry.unregister(name);
     }
-    for (const operation of next.values()) {
-      const action = toCatalogAction(service, operation);
+    for (const [name, tool] of next) {
+      const { action } = tool;
       const hash = computeActionHash(action);
-      const callHash = computeCallHash(operation);
-      const previous = before.get(operation.name);
-      const stillOurs =
-        previous !== undefined && this.toolRegistry.get(operation.name) === previous.definition;
-      if (stillOurs && previous.hash === hash && previous.callHash === callHash) {
-        after.set(operation.name, previous);
+      const previous = before.get(name);
+      const stillOurs = previous !== undefined && this.toolRegistry.get(name) === previous.definition;
+      if (stillOurs && previous.hash === hash && previous.callHash === tool.callHash) {
+        after.set(name, previous);
         continue;
       }
-      if (stillOurs) this.toolRegistry.unregister(operation.name);
-      if (this.toolRegistry.has(operation.name)) {
-        this.logger.warn(
-          `OpenAPI action ${operation.name} is left out: a tool with that name is already registered`,
-          {
-            source: service,
-            action: operation.name,
-          },
-        );
+      if (stillOurs) this.toolRegistry.unregister(name);
+      if (this.toolRegistry.has(name)) {
+        this.logger.warn(`Action ${name} is left out: a tool with that name is already registered`, {
+          source: service,
+          action: name,
+        });
         continue;
       }
-      this.toolRegistry.registerJsonSchemaTool(operation.name, {
-        description: action.description ?? `${operation.method} ${operation.path}`,
-        inputSchema: operation.inputSchema,
-        handler: (args, context) =>
-          callOpenApiOperation(operation, args, source.config, source.agents, context.signal),
+      this.toolRegistry.registerJsonSchemaTool(name, {
+        description: tool.description,
+        inputSchema: action.inputSchema ?? {},
+        ...(action.outputSchema === undefined ? {} : { outputSchema: action.outputSchema }),
+        ...(action.deprecated === true ? { deprecated: true } : {}),
+        handler: tool.handler,
       });
-      const definition = this.toolRegistry.get(operation.name) as ToolDefinition;
-      after.set(operation.name, { action, hash, callHash, definition });
-      if (previous === undefined) added.push(operation.name);
-      else if (previous.hash !== hash) updated.push(operation.name);
+      const definition = this.toolRegistry.get(name) as ToolDefinition;
+      after.set(name, { action, hash, callHash: tool.callHash, definition });
+      if (previous === undefined) added.push(name);
+      else if (previous.hash !== hash) updated.push(name);
     }
     const removed = [...before.keys()].filter((name) => !after.has(name));
     this.registered.set(service, after);
     const version = computeCatalogVersion(
       this.sources.map((candidate) =>
         computeSpecHash(
-          candidate.config.name,
-          [...(this.registered.get(candidate.config.name)?.values() ?? [])].map((entry) => entry.action),
+          candidate.name,
+          [...(this.registered.get(candidate.name)?.values() ?? [])].map((entry) => entry.action),
         ),
       ),
     );
@@ -289,25 +325,4 @@ export class CatalogHandler implements AsyncDisposable {
       }
     }
   }
-}
-
-function computeCallHash(operation: OpenApiOperation): string {
-  return stableStringify({
-    method: operation.method,
-    path: operation.path,
-    serverUrl: operation.serverUrl.href,
-    parameters: operation.parameters,
-    body: operation.body ?? null,
-  });
-}
-
-function toCatalogAction(service: string, operation: OpenApiOperation): CatalogAction {
-  return {
-    name: operation.name,
-    ...(operation.description === undefined ? {} : { description: operation.description }),
-    inputSchema: operation.inputSchema,
-    service,
-    tags: [...operation.tags],
-    deprecated: operation.deprecated,
-  };
 }

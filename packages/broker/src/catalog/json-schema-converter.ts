@@ -64,19 +64,26 @@ const JSON_TYPES = new Set(['null', 'boolean', 'object', 'array', 'number', 'str
  *   that type;
  * - 3.0's `nullable: true` adds `null` to `type` (and to `enum`), boolean `exclusiveMinimum` /
  *   `exclusiveMaximum` become numbers, `example` becomes `examples`, Swagger's `type: file` a string;
- * - OpenAPI-only keywords (`discriminator`, `xml`, `externalDocs`, `x-…`) are dropped, and `readOnly`
- *   properties are left out (they belong to responses, not to arguments);
+ * - OpenAPI-only keywords (`discriminator`, `xml`, `externalDocs`, `x-…`) are dropped; `readOnly`
+ *   properties are left out of request schemas (they belong to responses, not to arguments) and
+ *   `writeOnly` properties out of response schemas;
  * - a schema past 20,000 nodes or 48 levels is cut there with a schema that accepts anything (a
  *   shared subschema referenced from many places could otherwise expand exponentially).
  */
 export class JsonSchemaConverter {
   private nodes = 0;
+  private leftOut: 'readOnly' | 'writeOnly' = 'readOnly';
 
   constructor(private readonly document: OpenApiDocument) {}
 
-  /** Converts one schema of the document (each call has its own node budget). */
-  convert(schema: unknown): Record<string, unknown> {
+  /**
+   * Converts one schema of the document (each call has its own node budget): of what is sent
+   * (`request`, the default: `readOnly` properties left out) or of what comes back (`response`:
+   * `writeOnly` properties left out).
+   */
+  convert(schema: unknown, direction: 'request' | 'response' = 'request'): Record<string, unknown> {
     this.nodes = 0;
+    this.leftOut = direction === 'request' ? 'readOnly' : 'writeOnly';
     const converted = this.node(schema, [], 0);
     return typeof converted === 'boolean' ? (converted ? {} : { not: {} }) : converted;
   }
@@ -141,7 +148,7 @@ export class JsonSchemaConverter {
       }
       result[keyword] = converted;
     }
-    dropReadOnlyProperties(result);
+    dropProperties(result, this.leftOut);
     if (is30 && schema.nullable === true) return makeNullable(result);
     return result;
   }
@@ -213,16 +220,17 @@ function makeNullable(schema: Record<string, unknown>): Record<string, unknown> 
   };
 }
 
-function dropReadOnlyProperties(schema: Record<string, unknown>): void {
+/** Leaves out the properties marked `readOnly` (or `writeOnly`), and their `required` entries. */
+function dropProperties(schema: Record<string, unknown>, marker: 'readOnly' | 'writeOnly'): void {
   const properties = schema.properties;
   if (!isObject(properties)) return;
-  const readOnly = Object.entries(properties)
-    .filter(([, property]) => isObject(property) && property.readOnly === true)
+  const marked = Object.entries(properties)
+    .filter(([, property]) => isObject(property) && property[marker] === true)
     .map(([name]) => name);
-  if (readOnly.length === 0) return;
-  for (const name of readOnly) delete properties[name];
+  if (marked.length === 0) return;
+  for (const name of marked) delete properties[name];
   if (Array.isArray(schema.required)) {
-    schema.required = schema.required.filter((name) => !readOnly.includes(String(name)));
+    schema.required = schema.required.filter((name) => !marked.includes(String(name)));
   }
 }
 

@@ -47,6 +47,8 @@ export interface OpenApiOperation {
   readonly deprecated: boolean;
   /** The arguments' JSON Schema: an object, plain JSON Schema 2020-12 with no `$ref`. */
   readonly inputSchema: Record<string, unknown>;
+  /** What a call returns, from the success responses; absent when they do not describe it. */
+  readonly outputSchema?: Record<string, unknown>;
   readonly parameters: readonly OperationParameter[];
   readonly body: OperationBody | undefined;
 }

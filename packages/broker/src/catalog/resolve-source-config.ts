@@ -13,6 +13,11 @@ export const DEFAULT_SOURCE_TIMEOUT = 10_000;
 const MIN_POLL_INTERVAL = 100;
 
 const SERVICE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Whether a value can name a service of the catalog: 1 to 64 letters, digits, `_`, `.` or `-`. */
+export function isServiceName(value: unknown): value is string {
+  return typeof value === 'string' && SERVICE_NAME.test(value);
+}
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const KNOWN_KEYS = new Set([
   'name',
@@ -57,7 +62,7 @@ export function resolveSourceConfig(config: OpenApiSourceConfig, index: number):
       : `openApiSources[${index}]`;
   const unknown = Object.keys(config).filter((key) => !KNOWN_KEYS.has(key));
   if (unknown.length > 0) throw configurationError(`${label}: unknown option ${unknown.join(', ')}`);
-  if (typeof config.name !== 'string' || !SERVICE_NAME.test(config.name)) {
+  if (!isServiceName(config.name)) {
     throw configurationError(
       `${label}: name must be 1 to 64 letters, digits, "_", "." or "-", got ${JSON.stringify(config.name)}`,
     );
@@ -136,7 +141,11 @@ function integerAtLeast(
   return value;
 }
 
-function checkHeaders(label: string, headers: unknown): Record<string, string> {
+/**
+ * Checks a source's `headers`: names are header names, values strings without line breaks. Returns
+ * them with names in lower case. The messages never contain a value (it is usually a credential).
+ */
+export function checkHeaders(label: string, headers: unknown): Record<string, string> {
   if (headers === undefined) return {};
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
     throw configurationError(`${label}: headers must be an object of header names to string values`);

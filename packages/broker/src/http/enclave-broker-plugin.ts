@@ -4,10 +4,12 @@ import fastifyWebsocket from '@fastify/websocket';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { EnclaveBroker } from '../enclave-broker.js';
 import type { CorsOptions } from '../options/broker-options.js';
+import { RedisSessionStore } from '../redis/redis-session-store.js';
 import { ActiveStreams } from './active-streams.js';
-import { RequestGuard } from './request-guard.js';
+import { RequestGuard, type RequestGuardOptions } from './request-guard.js';
 import { resolveBodyLimit } from './resolve-body-limit.js';
 import type { RouteContext } from './route-context.js';
+import { registerDeclarationsRoute } from './routes/register-declarations-route.js';
 import { registerEventSocketRoute } from './routes/register-event-socket-route.js';
 import { registerEventsRoute } from './routes/register-events-route.js';
 import { registerExecuteRoute } from './routes/register-execute-route.js';
@@ -45,7 +47,7 @@ export interface EnclaveBrokerPluginOptions {
  * The broker's HTTP API as a fastify plugin, for mounting inside your own fastify app (with a
  * `prefix`). It registers every route (`POST /execute`, `GET|DELETE /sessions/:sessionId`,
  * `POST /sessions/:sessionId/tool-result`, `GET /sessions/:sessionId/events`, the WebSocket
- * `GET /sessions/stream`, `GET /code/actions`, `GET /health`), authentication, rate limiting, CORS
+ * `GET /sessions/stream`, `GET /code/actions`, `GET /code/declarations`, `GET /health`), authentication, rate limiting, CORS
  * and the error format, all scoped to the plugin: your other routes are untouched. If your app uses
  * `@fastify/websocket` itself, or mounts this plugin more than once, register `@fastify/websocket`
  * once at the root before it, so that every mount shares one WebSocket server.
@@ -62,11 +64,19 @@ export const enclaveBrokerPlugin: FastifyPluginAsync<EnclaveBrokerPluginOptions>
   }
   const brokerOptions = broker.options;
   const logger = broker.logger;
+  const store = broker.store;
+  let rateLimitRedis: RequestGuardOptions['rateLimitRedis'];
+  if (brokerOptions.rateLimiting !== undefined && store instanceof RedisSessionStore) {
+    // The counters live beside the sessions, so the limit counts every broker of the cluster.
+    await store.open();
+    rateLimitRedis = { connection: store.commandConnection, prefix: `${store.keyPrefix}rate:` };
+  }
   const context: RouteContext = {
     broker,
-    guard: new RequestGuard({
+    guard: await RequestGuard.create({
       authentication: brokerOptions.authentication,
       rateLimiting: brokerOptions.rateLimiting,
+      rateLimitRedis,
       logger,
     }),
     activeStreams: new ActiveStreams(),
@@ -112,6 +122,7 @@ export const enclaveBrokerPlugin: FastifyPluginAsync<EnclaveBrokerPluginOptions>
       handler: route.handler,
     });
   }
+  registerDeclarationsRoute(app, context);
   registerHealthRoute(app, context);
   registerMethodNotAllowed(app, {
     '/execute': ['POST'],
@@ -120,6 +131,7 @@ export const enclaveBrokerPlugin: FastifyPluginAsync<EnclaveBrokerPluginOptions>
     '/sessions/:sessionId/tool-result': ['POST'],
     '/sessions/:sessionId/events': ['GET'],
     '/code/actions': ['GET'],
+    '/code/declarations': ['GET'],
     '/health': ['GET'],
   });
 };

@@ -1,15 +1,55 @@
 import { EnclaveError } from '@enclave-vm/types';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import fastifyRateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { AuthConfig, Logger, RateLimitConfig, RateLimitRequest } from '../options/broker-options.js';
 import type { AuthenticatedUser } from '../tools/tool-types.js';
 import { Authenticator, type CredentialHeaders } from './authenticator.js';
-import { FixedWindowRateLimiter } from './fixed-window-rate-limiter.js';
 
 /** Options of a {@link RequestGuard}: the broker's security options. */
 export interface RequestGuardOptions {
   authentication?: AuthConfig;
   rateLimiting?: RateLimitConfig;
+  /**
+   * Where the rate-limit counters live when they count the whole cluster: a Redis connection and
+   * the prefix of their keys. Without it each broker counts its own requests.
+   */
+  rateLimitRedis?: { connection: Redis; prefix: string };
   logger?: Logger;
+}
+
+/** What `@fastify/rate-limit`'s `createRateLimit` resolves with. */
+type RateLimitOutcome = Awaited<ReturnType<ReturnType<ReturnType<typeof Fastify>['createRateLimit']>>>;
+
+/** Counts one request and says how its key stands. */
+type RateLimiter = (request: FastifyRequest) => Promise<RateLimitOutcome>;
+
+/**
+ * Checks `rateLimiting`: positive integer window and budget, a function as key generator. Throws
+ * `CONFIGURATION_ERROR`.
+ */
+export function checkRateLimitConfig(config: RateLimitConfig): void {
+  if (typeof config !== 'object' || config === null) {
+    throw new EnclaveError(
+      'CONFIGURATION_ERROR',
+      'rateLimiting must be { windowMs, maxRequests, keyGenerator? }',
+    );
+  }
+  if (!Number.isSafeInteger(config.windowMs) || config.windowMs <= 0) {
+    throw new EnclaveError(
+      'CONFIGURATION_ERROR',
+      `rateLimiting.windowMs must be a positive integer, got ${String(config.windowMs)}`,
+    );
+  }
+  if (!Number.isSafeInteger(config.maxRequests) || config.maxRequests <= 0) {
+    throw new EnclaveError(
+      'CONFIGURATION_ERROR',
+      `rateLimiting.maxRequests must be a positive integer, got ${String(config.maxRequests)}`,
+    );
+  }
+  if (config.keyGenerator !== undefined && typeof config.keyGenerator !== 'function') {
+    throw new EnclaveError('CONFIGURATION_ERROR', 'rateLimiting.keyGenerator must be a function');
+  }
 }
 
 /** A fastify `onRequest` hook. */
@@ -20,32 +60,49 @@ export type GuardHook = (request: FastifyRequest, reply: FastifyReply) => Promis
  * (so `/health` and unknown routes stay out of both). Authentication runs first so that the rate
  * limit key generator sees the user; a request with bad credentials still counts against its key
  * before it is refused, so guessing credentials is rate limited too.
+ *
+ * Requests are counted by `@fastify/rate-limit` in fixed windows per key: in Redis when the broker's
+ * store is Redis (so the limit counts the whole cluster), else in this process. The plugin is
+ * registered on a private fastify instance, so that an app mounting the broker plugin keeps its own
+ * `@fastify/rate-limit` settings and the broker keeps its own.
  */
 export class RequestGuard {
   private readonly authenticator: Authenticator | undefined;
-  private readonly limiter: FixedWindowRateLimiter | undefined;
+  private limiter: RateLimiter | undefined;
   private readonly keyGenerator: RateLimitConfig['keyGenerator'];
   private readonly logger: Logger | undefined;
   private readonly users = new WeakMap<FastifyRequest, AuthenticatedUser>();
 
-  /** Validates the options; throws `CONFIGURATION_ERROR` for invalid ones. */
-  constructor(options: RequestGuardOptions) {
+  private constructor(options: RequestGuardOptions) {
     this.logger = options.logger;
     this.authenticator =
       options.authentication === undefined
         ? undefined
         : new Authenticator(options.authentication, options.logger);
+    if (options.rateLimiting !== undefined) checkRateLimitConfig(options.rateLimiting);
+    this.keyGenerator = options.rateLimiting?.keyGenerator;
+  }
+
+  /** Validates the options and sets up the limiter; throws `CONFIGURATION_ERROR` for invalid ones. */
+  static async create(options: RequestGuardOptions): Promise<RequestGuard> {
+    const guard = new RequestGuard(options);
     const rateLimiting = options.rateLimiting;
     if (rateLimiting !== undefined) {
-      this.limiter = new FixedWindowRateLimiter({
-        windowMs: rateLimiting.windowMs,
-        maxRequests: rateLimiting.maxRequests,
+      const holder = Fastify({ logger: false });
+      await holder.register(fastifyRateLimit, {
+        global: false,
+        max: rateLimiting.maxRequests,
+        timeWindow: rateLimiting.windowMs,
+        keyGenerator: (request) => guard.keyOf(request),
+        skipOnError: false,
+        ...(options.rateLimitRedis === undefined
+          ? {}
+          : { redis: options.rateLimitRedis.connection, nameSpace: options.rateLimitRedis.prefix }),
       });
-      if (rateLimiting.keyGenerator !== undefined && typeof rateLimiting.keyGenerator !== 'function') {
-        throw new EnclaveError('CONFIGURATION_ERROR', 'rateLimiting.keyGenerator must be a function');
-      }
-      this.keyGenerator = rateLimiting.keyGenerator;
+      await holder.ready();
+      guard.limiter = holder.createRateLimit();
     }
+    return guard;
   }
 
   /** Whether callers must authenticate. */
@@ -66,7 +123,7 @@ export class RequestGuard {
         failure = error;
       }
     }
-    this.applyRateLimit(request, reply);
+    await this.applyRateLimit(request, reply);
     if (failure !== undefined) {
       const challenge = this.authenticator?.challenge;
       if (challenge !== undefined) reply.header('www-authenticate', challenge);
@@ -76,7 +133,7 @@ export class RequestGuard {
 
   /** Hook for the WebSocket upgrade, whose credentials arrive later in the subscribe message. */
   readonly limitOnly: GuardHook = async (request, reply) => {
-    this.applyRateLimit(request, reply);
+    await this.applyRateLimit(request, reply);
   };
 
   /** The authenticated caller of a request that passed {@link authenticateAndLimit}. */
@@ -96,18 +153,31 @@ export class RequestGuard {
     return this.authenticator.authenticate(token ?? this.authenticator.credentialsFrom(headers));
   }
 
-  private applyRateLimit(request: FastifyRequest, reply: FastifyReply): void {
+  private async applyRateLimit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (this.limiter === undefined) return;
-    const decision = this.limiter.consume(this.keyOf(request));
-    const resetSeconds = Math.max(1, Math.ceil(decision.resetInMs / 1000));
-    reply.header('x-ratelimit-limit', String(decision.limit));
-    reply.header('x-ratelimit-remaining', String(decision.remaining));
+    let outcome: RateLimitOutcome;
+    try {
+      outcome = await this.limiter(request);
+    } catch (error) {
+      // The counters live in Redis and it cannot be reached: a retryable 503, not a free pass.
+      throw EnclaveError.isInstance(error)
+        ? error
+        : new EnclaveError(
+            'STORE_UNAVAILABLE',
+            `Cannot count the request against its rate limit: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
+    }
+    if (outcome.isAllowed) return;
+    const resetSeconds = Math.max(1, Math.ceil(outcome.ttl / 1000));
+    reply.header('x-ratelimit-limit', String(outcome.max));
+    reply.header('x-ratelimit-remaining', String(outcome.remaining));
     reply.header('x-ratelimit-reset', String(resetSeconds));
-    if (!decision.allowed) {
+    if (outcome.isExceeded) {
       reply.header('retry-after', String(resetSeconds));
       throw new EnclaveError(
         'RATE_LIMITED',
-        `Rate limit of ${decision.limit} requests per window exceeded; retry in ${resetSeconds} s`,
+        `Rate limit of ${outcome.max} requests per window exceeded; retry in ${resetSeconds} s`,
       );
     }
   }

@@ -1,5 +1,8 @@
 import type { SecurityLevel, SessionLimitsOverride } from '@enclave-vm/types';
+import type { Redis } from 'ioredis';
 import type { OpenApiSourceConfig } from '../catalog/open-api-source-config.js';
+import type { McpServerConfig } from '../mcp/mcp-server-config.js';
+import type { SessionStore } from '../sessions/session-store.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { AuthenticatedUser, ToolHandler } from '../tools/tool-types.js';
 
@@ -62,16 +65,6 @@ export interface Logger {
 /** CORS for browser clients. `true` allows any origin. */
 export type CorsOptions = boolean | { origin: string | string[] | boolean; credentials?: boolean };
 
-/**
- * A Redis client (ioredis). Accepted and type-checked now; passing one currently fails fast with a
- * CONFIGURATION_ERROR until the Redis session store lands.
- */
-export interface RedisLike {
-  get(key: string): Promise<string | null>;
-  set(key: string, value: string, ...args: (string | number)[]): Promise<unknown>;
-  publish(channel: string, message: string): Promise<number>;
-}
-
 /** Options of `createBroker` / `new EnclaveBroker`. */
 export interface BrokerOptions {
   /** Where code runs: an in-process worker-thread pool, or runtime workers over WebSocket. @default 'embedded' */
@@ -100,14 +93,45 @@ export interface BrokerOptions {
    * (`GET /code/actions`), polled to stay current. See `broker.catalog`.
    */
   openApiSources?: OpenApiSourceConfig[];
+  /**
+   * MCP servers (a local process over stdio, or Streamable HTTP) whose tools become tools
+   * (`${name}_${tool}`) and catalog actions, refreshed when a server says its list changed. See
+   * `broker.catalog`.
+   */
+  mcpServers?: McpServerConfig[];
   /** Ms after creation at which a session and its event log are discarded. @default 300000 */
   sessionTimeout?: number;
   /** Sessions running at once; more get SESSION_LIMIT_REACHED (429). @default 1000 */
   maxConcurrentSessions?: number;
   /** Ms between heartbeat events of a running session. @default 15000 */
   heartbeatInterval?: number;
-  /** Events kept per session for resume. @default 10000 */
+  /**
+   * Events kept per session for resume, in the store the broker creates (with `store`, set it on
+   * that store instead). @default 10000
+   */
   maxEventLogSize?: number;
+  /**
+   * Where sessions live: any {@link SessionStore}. Brokers given the same store behave as one. A
+   * store passed here is the caller's to close; the broker closes only a store it created.
+   * @default a new `InMemorySessionStore`
+   */
+  store?: SessionStore;
+  /**
+   * An ioredis client: sessions live in Redis (a `RedisSessionStore` over duplicates of this
+   * client), so every broker given the same Redis serves every session, and the session cap and
+   * rate limits count the whole cluster. The client stays yours to close. Without it (and without
+   * `store`) sessions stay in this process's memory.
+   */
+  redis?: Redis;
+  /** With `redis`: the prefix of every key the broker writes. @default 'enclave:' */
+  keyPrefix?: string;
+  /**
+   * Ms a broker's lease on the sessions it runs lasts without renewal (it renews every third of
+   * it). When a broker dies, another broker sharing the store ends each of its sessions with
+   * `BROKER_LOST` within about 1.5 times this; it is also how long a request routed to the broker
+   * running a session waits for the answer. At least 300. @default 5000
+   */
+  leaseTimeout?: number;
   authentication?: AuthConfig;
   rateLimiting?: RateLimitConfig;
   /** @default false */
@@ -115,5 +139,4 @@ export interface BrokerOptions {
   /** Largest accepted request body in bytes. @default 1048576 */
   bodyLimit?: number;
   logger?: Logger;
-  redis?: RedisLike;
 }

@@ -1,69 +1,104 @@
 import { createSessionCipher, exportPublicKey, generateKeyPair } from '@enclave-vm/stream';
-import { createEvent, type EncryptedEvent, type StreamEvent } from '@enclave-vm/types';
+import { createEvent, type EncryptedEvent } from '@enclave-vm/types';
 import { describe, expect, it } from 'vitest';
-import { loggedTypeOf, SessionEncryption } from './session-encryption.js';
+import type { LoggedEvent } from './logged-event.js';
+import { SessionEncryption } from './session-encryption.js';
 import type { SessionStore } from './session-store.js';
+import { SessionWriter, type WriterLoss } from './session-writer.js';
 
-/** A store that only records appends, with the turn each happened in. */
+const quietLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A store that only records appends, each batch with the turn it happened in. */
 function recordingStore() {
-  const appended: StreamEvent[] = [];
+  const batches: LoggedEvent[][] = [];
   const turns: number[] = [];
   let turn = 0;
   const tick = setInterval(() => turn++, 0);
   const store = {
-    async appendEvent(event: StreamEvent) {
-      appended.push(event);
+    expiryGrace: 0,
+    async append(_sessionId: string, entries: readonly LoggedEvent[]) {
+      batches.push([...entries]);
       turns.push(turn);
+      return 'appended';
     },
   } as unknown as SessionStore;
-  return { store, appended, turns, stop: () => clearInterval(tick) };
+  return { store, batches, turns, stop: () => clearInterval(tick) };
 }
 
-describe('SessionEncryption.append', () => {
-  it('logs sealed events in seq order, those of one turn together, and reports a failed one alone', async () => {
-    const clientKeys = await generateKeyPair();
-    const encryption = await SessionEncryption.create('ses_a', await exportPublicKey(clientKeys.publicKey));
-    const client = await createSessionCipher({
-      role: 'client',
-      keyPair: clientKeys,
-      remotePublicKey: encryption.params.publicKey,
-      sessionId: 'ses_a',
-      salt: encryption.params.salt,
-    });
+async function encryptedSession(sessionId: string) {
+  const clientKeys = await generateKeyPair();
+  const encryption = await SessionEncryption.create(sessionId, await exportPublicKey(clientKeys.publicKey));
+  const client = await createSessionCipher({
+    role: 'client',
+    keyPair: clientKeys,
+    remotePublicKey: encryption.params.publicKey,
+    sessionId,
+    salt: encryption.params.salt,
+  });
+  return { encryption, client };
+}
+
+describe('sealed events through the session writer', () => {
+  it('logs sealed entries in seq order, those of one turn in one append, as plain data the client opens', async () => {
+    const { encryption, client } = await encryptedSession('ses_a');
     const recording = recordingStore();
+    const losses: WriterLoss[] = [];
+    const writer = new SessionWriter({
+      store: recording.store,
+      sessionId: 'ses_a',
+      logger: quietLogger,
+      retryUntil: Date.now() + 10_000,
+      onLost: (loss) => losses.push(loss),
+    });
     const stdout = (seq: number) => createEvent('ses_a', seq, 'stdout', { chunk: `${seq}\n` });
-    // Many events in one turn, one of which cannot be sealed (it is another session's).
-    const appends = [2, 3, 4, 5, 6, 7, 8, 9].map((seq) =>
-      encryption.append(
-        seq === 5 ? createEvent('ses_b', 5, 'stdout', { chunk: 'x' }) : stdout(seq),
-        recording.store,
-      ),
-    );
-    const later = encryption.append(stdout(10), recording.store);
-    const outcomes = await Promise.allSettled([...appends, later]);
+    // Many events in one turn, as a runtime message brings them.
+    const writes = [2, 3, 4, 5, 6, 7, 8, 9].map((seq) => writer.write(encryption.seal(stdout(seq))));
+    await Promise.all(writes);
+    await writer.write(encryption.seal(stdout(10)));
     recording.stop();
-    expect(outcomes.map((outcome) => outcome.status)).toEqual([
-      'fulfilled',
-      'fulfilled',
-      'fulfilled',
-      'rejected',
-      'fulfilled',
-      'fulfilled',
-      'fulfilled',
-      'fulfilled',
-      'fulfilled',
+    expect(losses).toEqual([]);
+    expect(recording.batches.map((batch) => batch.map((entry) => entry.seq))).toEqual([
+      [2, 3, 4, 5, 6, 7, 8, 9],
+      [10],
     ]);
-    expect(recording.appended.map((event) => event.seq)).toEqual([2, 3, 4, 6, 7, 8, 9, 10]);
-    // The events of the first turn entered the log in one turn.
-    expect(new Set(recording.turns.slice(0, 7)).size).toBe(1);
-    for (const event of recording.appended) {
-      expect(event.type).toBe('encrypted');
-      expect(loggedTypeOf(event)).toBe('stdout');
+    const entries = recording.batches.flat();
+    for (const entry of entries) {
+      expect(entry.event.type).toBe('encrypted');
+      expect(entry.type).toBe('stdout');
+      expect(entry.seq).toBe(entry.event.seq);
     }
-    const opened = await client.openEvents(recording.appended as unknown as EncryptedEvent[]);
+    // What a serializing store keeps is all there is: nothing hides outside the JSON form.
+    expect(JSON.parse(JSON.stringify(entries))).toEqual(entries);
+    const opened = await client.openEvents(entries.map((entry) => entry.event as EncryptedEvent));
     expect(opened.failure).toBeUndefined();
     expect(opened.events.map((event) => [event.seq, event.type, event.payload])).toEqual(
-      [2, 3, 4, 6, 7, 8, 9, 10].map((seq) => [seq, 'stdout', { chunk: `${seq}\n` }]),
+      [2, 3, 4, 5, 6, 7, 8, 9, 10].map((seq) => [seq, 'stdout', { chunk: `${seq}\n` }]),
     );
+  });
+
+  it('stops at an event that cannot be sealed, so the log never has a gap, and reports it once', async () => {
+    const { encryption } = await encryptedSession('ses_b');
+    const recording = recordingStore();
+    const losses: WriterLoss[] = [];
+    const writer = new SessionWriter({
+      store: recording.store,
+      sessionId: 'ses_b',
+      logger: quietLogger,
+      retryUntil: Date.now() + 10_000,
+      onLost: (loss) => losses.push(loss),
+    });
+    await writer.write(encryption.seal(createEvent('ses_b', 2, 'stdout', { chunk: 'kept' })));
+    // An event of another session cannot be sealed with this session's cipher.
+    const outcomes = await Promise.allSettled([
+      writer.write(encryption.seal(createEvent('ses_b', 3, 'stdout', { chunk: 'a' }))),
+      writer.write(encryption.seal(createEvent('ses_other', 4, 'stdout', { chunk: 'b' }))),
+      writer.write(encryption.seal(createEvent('ses_b', 5, 'stdout', { chunk: 'c' }))),
+    ]);
+    const later = await Promise.allSettled([writer.write(undefined, { status: 'running' })]);
+    recording.stop();
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(later[0]?.status).toBe('rejected');
+    expect(recording.batches.map((batch) => batch.map((entry) => entry.seq))).toEqual([[2]]);
+    expect(losses).toEqual(['failed']);
   });
 });

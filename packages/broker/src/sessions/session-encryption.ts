@@ -9,7 +9,6 @@ import {
 import {
   CallIdSchema,
   EnclaveError,
-  type EncryptedEvent,
   type EncryptionParams,
   type StreamEvent,
   ToolErrorBodySchema,
@@ -17,28 +16,10 @@ import {
   validate,
 } from '@enclave-vm/types';
 import { z } from 'zod';
-import type { SessionStore } from './session-store.js';
+import type { LoggedEvent } from './logged-event.js';
 
 /** The suite every encrypted session uses. */
 const ALGORITHM: EncryptionParams['algorithm'] = 'ECDH-P256+HKDF-SHA256+AES-256-GCM';
-
-/**
- * Where a sealed event in the log keeps the type of the event it seals. A symbol key: kept with the
- * object in the log (so filters and the end-of-stream check work without the keys), never sent
- * (`JSON.stringify` skips symbol keys). A store that serializes events must keep it beside them.
- */
-export const SEALED_EVENT_TYPE: unique symbol = Symbol.for('@enclave-vm/broker/sealedEventType');
-
-/** A sealed event as the log holds it. */
-type LoggedSealedEvent = EncryptedEvent & { [SEALED_EVENT_TYPE]: StreamEvent['type'] };
-
-/** An event waiting for its sealing and for its turn in the log. */
-interface PendingAppend {
-  type: StreamEvent['type'];
-  sealing: Promise<EncryptedEvent>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
 
 /** The plain content of a sealed tool result: `{ callId, result?, error? }`. */
 const SealedToolResultSchema = z.object({
@@ -59,10 +40,6 @@ export interface OpenedToolResult {
  * — so a replay sends the very same ciphertext — and opens the tool results the client seals.
  */
 export class SessionEncryption {
-  private appending: Promise<void> = Promise.resolve();
-  /** Events appended in the current turn, not handed to the log yet. */
-  private group: PendingAppend[] | undefined;
-
   private constructor(
     /** What `session_init` announces: `{ algorithm, publicKey, salt }`. */
     readonly params: EncryptionParams,
@@ -100,55 +77,14 @@ export class SessionEncryption {
   }
 
   /**
-   * Seals an event and appends it to the log. Sealing starts at once (events are sealed
-   * concurrently, each with its own IV and seq-bound data; the cipher runs at most `maxInFlight`
-   * AES-GCM operations at a time and queues the rest, so a burst of events has bounded work in
-   * flight), but appends happen in call order, so the log keeps consecutive seqs. The events
-   * appended in one turn (a runtime message often carries many) enter the log together once all of
-   * them are sealed, so that they leave in one write rather than one per sealing.
+   * Seals an event into its log entry: the sealed event, with the type of the event it seals beside
+   * it. Sealing starts at once (events are sealed concurrently, each with its own IV and seq-bound
+   * data; the cipher runs at most `maxInFlight` AES-GCM operations at a time and queues the rest, so
+   * a burst of events has bounded work in flight); the caller logs the entries in seq order.
    */
-  append(event: StreamEvent, store: SessionStore): Promise<void> {
-    const sealing = this.cipher.sealEvent(event);
-    // An event whose sealing fails is reported through its append, not as an unhandled rejection.
-    sealing.catch(() => undefined);
-    return new Promise<void>((resolve, reject) => {
-      if (this.group === undefined) {
-        const group: PendingAppend[] = [];
-        this.group = group;
-        queueMicrotask(() => {
-          this.group = undefined;
-          this.appendGroup(group, store);
-        });
-      }
-      this.group.push({ type: event.type, sealing, resolve, reject });
-    });
-  }
-
-  /** Appends a turn's events in order once all are sealed, after the groups before it. */
-  private appendGroup(group: readonly PendingAppend[], store: SessionStore): void {
-    const sealed = Promise.allSettled(group.map((pending) => pending.sealing));
-    const appended = this.appending.then(async () => {
-      const outcomes = await sealed;
-      for (let index = 0; index < group.length; index++) {
-        const pending = group[index]!;
-        const outcome = outcomes[index]!;
-        if (outcome.status === 'rejected') {
-          pending.reject(outcome.reason);
-          continue;
-        }
-        const loggedEvent = outcome.value as LoggedSealedEvent;
-        loggedEvent[SEALED_EVENT_TYPE] = pending.type;
-        try {
-          // The log holds plain and sealed events alike; consumers read the type with loggedTypeOf.
-          await store.appendEvent(loggedEvent as unknown as StreamEvent);
-          pending.resolve();
-        } catch (error) {
-          // A failed append must not block the ones after it; its caller gets the failure.
-          pending.reject(error);
-        }
-      }
-    });
-    this.appending = appended.catch(() => undefined);
+  async seal(event: StreamEvent): Promise<LoggedEvent> {
+    const sealed = await this.cipher.sealEvent(event);
+    return { seq: event.seq, type: event.type, event: sealed };
   }
 
   /**
@@ -173,10 +109,4 @@ export class SessionEncryption {
     }
     return { result: parsed.data.result, error: parsed.data.error };
   }
-}
-
-/** The type of a logged event: its own, or, for a sealed one, the type of the event it seals. */
-export function loggedTypeOf(event: StreamEvent): StreamEvent['type'] {
-  const sealedType = (event as { [SEALED_EVENT_TYPE]?: StreamEvent['type'] })[SEALED_EVENT_TYPE];
-  return sealedType ?? event.type;
 }

@@ -20,9 +20,12 @@ import type { Logger } from '../options/broker-options.js';
 import { isPlainObject } from '../tools/parameter-arguments.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { AuthenticatedUser, ExecutionContext, ToolHandler } from '../tools/tool-types.js';
+import { type LoggedEvent, loggedEvent } from './logged-event.js';
+import { lostOwnerEvents } from './lost-owner.js';
 import type { Session } from './session.js';
 import type { SessionEncryption } from './session-encryption.js';
-import type { SessionChanges, SessionStore } from './session-store.js';
+import type { SessionChanges, SessionFollower, SessionStore } from './session-store.js';
+import { SessionWriter, type WriterLoss } from './session-writer.js';
 
 /** What a {@link SessionRun} needs from its broker. */
 export interface SessionRunHost {
@@ -31,7 +34,9 @@ export interface SessionRunHost {
   readonly toolHandler: ToolHandler | undefined;
   readonly events: BrokerEventEmitter;
   readonly logger: Logger;
-  /** Called once, right after the run's `final` was logged. */
+  /** How long after `expiresAt` the store keeps a session: failed writes are retried until then. */
+  readonly expiryGrace: number;
+  /** Called once, when the run has ended (its `final` was handed to the log, or the log was lost). */
   runEnded(run: SessionRun): void;
 }
 
@@ -48,6 +53,8 @@ export interface SessionRunInit {
   user: AuthenticatedUser | undefined;
   /** Set when the client asked for end-to-end encryption: every event after `session_init` is sealed. */
   encryption?: SessionEncryption;
+  /** Id of the broker running it. */
+  owner: string;
 }
 
 /** A tool call waiting for its answer. */
@@ -66,9 +73,11 @@ const EMPTY_PAYLOAD = Object.freeze({});
 const RUNTIME_TOOL_TIMEOUT_GRACE_MS = 1_000;
 
 /**
- * One session as this broker runs it: numbers its events, logs them through the store, answers or
- * forwards its tool calls, enforces the tool timeout and ends it exactly once with `final`
- * (preceded by `error` when it fails).
+ * One session as this broker runs it: the running executor's side of a session. It numbers the
+ * events, logs them and the record's changes through its {@link SessionWriter} (the store is the
+ * only record of the session), answers or forwards its tool calls, enforces the tool timeout and ends
+ * it exactly once with `final` (preceded by `error` when it fails). When the store refuses its
+ * writes (another broker ended the session, or it was removed) the run stops without logging more.
  */
 export class SessionRun {
   readonly id: string;
@@ -93,6 +102,9 @@ export class SessionRun {
   private result: unknown;
   private error: WireError | undefined;
   private finalStats: ExecutionStats | undefined;
+  private readonly writer: SessionWriter;
+  /** Followers of this run's log in this process, fed once each batch is stored. */
+  private readonly followers = new Set<SessionFollower>();
 
   constructor(
     private readonly host: SessionRunHost,
@@ -105,6 +117,16 @@ export class SessionRun {
     this.limits = init.limits;
     this.user = init.user;
     this.encryption = init.encryption;
+    this.writer = new SessionWriter({
+      store: host.store,
+      sessionId: init.id,
+      logger: host.logger,
+      retryUntil: init.expiresAt + host.expiryGrace,
+      onLost: (loss) => this.abandon(loss),
+      onStored: (entries) => this.deliver(entries),
+      onStalled: () => this.cutFollowers(storeNotAnswering(init.id)),
+      ...(init.encryption === undefined ? {} : { ending: (lastSeq: number) => this.sealedEnding(lastSeq) }),
+    });
   }
 
   /** Whether the run has logged its `final`. */
@@ -117,13 +139,56 @@ export class SessionRun {
     return this.status === 'running' && !this.isEnded;
   }
 
-  /** The session as `getSession` reports it, with live stats. */
-  snapshot(): Session {
+  /**
+   * Whether `caller` may see the session: while unexpired, and only within the tenant of the user
+   * who started it (any caller when authentication is off).
+   */
+  visibleTo(caller: AuthenticatedUser | undefined): boolean {
+    if (Date.now() >= this.expiresAt) return false;
+    return caller === undefined || caller.tenantId === this.user?.tenantId;
+  }
+
+  /**
+   * Delivers every entry of this run stored from now on to `follower`, in order, straight from this
+   * process (followers on the broker running a session need no round trip through the store, and
+   * never fall behind a bounded log). Returns the function that stops the delivery.
+   */
+  follow(follower: SessionFollower): () => void {
+    this.followers.add(follower);
+    return () => {
+      this.followers.delete(follower);
+    };
+  }
+
+  private deliver(entries: readonly LoggedEvent[]): void {
+    for (const follower of this.followers) {
+      for (const entry of entries) {
+        try {
+          follower.next(entry);
+        } catch {
+          // One failing follower must not keep the entries from the others.
+        }
+      }
+    }
+  }
+
+  /** Resolves once everything the run has logged so far is in the store (or was refused). */
+  flushed(): Promise<void> {
+    return this.writer.flushed();
+  }
+
+  /**
+   * The session as this run sees it, for the broker's event listeners (`session:created`,
+   * `tool:called`, …), which are called synchronously as things happen. Readers of the session go to
+   * the store instead.
+   */
+  view(): Session {
     return {
       id: this.id,
       status: this.status,
       createdAt: this.createdAt,
       expiresAt: this.expiresAt,
+      ...(this.startedAt === 0 ? {} : { startedAt: this.startedAt }),
       ...(this.completedAt === undefined ? {} : { completedAt: this.completedAt }),
       securityLevel: this.init.securityLevel,
       limits: this.limits,
@@ -133,6 +198,7 @@ export class SessionRun {
       ...(this.user === undefined ? {} : { user: this.user }),
       ...(this.status === 'completed' ? { result: this.result } : {}),
       ...(this.error === undefined ? {} : { error: this.error }),
+      owner: this.init.owner,
     };
   }
 
@@ -146,7 +212,8 @@ export class SessionRun {
       cancelUrl: `/sessions/${this.id}`,
       ...(this.encryption === undefined ? {} : { encryption: this.encryption.params }),
     });
-    return this.host.store.appendEvent(event);
+    // session_init stays plain: it carries the keys' public half the client needs to open the rest.
+    return this.writer.write(loggedEvent(event));
   }
 
   /** Hands the code to the executor. Does nothing once the run has ended. */
@@ -154,7 +221,7 @@ export class SessionRun {
     if (this.isEnded) return;
     this.status = 'running';
     this.startedAt = Date.now();
-    this.updateRecord({ status: 'running' });
+    this.record({ status: 'running', startedAt: this.startedAt });
     try {
       this.handle = executor.execute(
         {
@@ -223,20 +290,86 @@ export class SessionRun {
     this.finish({ ok: false, error: wire, stats: this.stats() });
   }
 
-  private emit<Type extends EventType>(type: Type, payload: EventPayloadMap[Type]): StreamEvent {
+  /** Logs an event, with the record changes it implies. A refused write is reported by `abandon`. */
+  private emit<Type extends EventType>(
+    type: Type,
+    payload: EventPayloadMap[Type],
+    changes?: SessionChanges,
+  ): StreamEvent {
     const event = createEvent(this.id, ++this.seq, type, payload);
-    const appended =
-      this.encryption === undefined
-        ? this.host.store.appendEvent(event)
-        : this.encryption.append(event, this.host.store);
-    appended.then(undefined, (error: unknown) => {
-      this.host.logger.error('Could not log a session event', {
-        sessionId: this.id,
-        seq: event.seq,
-        error: error instanceof Error ? error.message : String(error),
-      });
-    });
+    const entry = this.encryption === undefined ? loggedEvent(event) : this.encryption.seal(event);
+    this.writer.write(entry, changes).then(undefined, () => undefined);
     return event;
+  }
+
+  /**
+   * The sealed `error` + `final` (`BROKER_LOST`) that follow `lastSeq`: what another broker logs if
+   * this one dies, since the keys never leave this broker.
+   */
+  private sealedEnding(lastSeq: number): Promise<LoggedEvent[]> {
+    const encryption = this.encryption as SessionEncryption;
+    return Promise.all(
+      lostOwnerEvents(this.id, lastSeq, this.stats()).map((event) => encryption.seal(event)),
+    );
+  }
+
+  /** Changes the record without logging an event. */
+  private record(changes: SessionChanges): void {
+    this.writer.write(undefined, changes).then(undefined, () => undefined);
+  }
+
+  /**
+   * The store refused the run's writes: another broker ended the session (its owner was thought
+   * lost), or the session is gone from the store. The run stops here without logging anything more;
+   * the broker's listeners hear of it through `session:error`.
+   */
+  private abandon(loss: WriterLoss): void {
+    if (this.isEnded) return;
+    this.isEnded = true;
+    this.completedAt = Date.now();
+    this.status = 'error';
+    const reason = abandonReason(this.id, loss);
+    this.error = reason.toWire();
+    this.host.logger.warn('A session stopped running here: the session store refused its events', {
+      sessionId: this.id,
+      reason: loss,
+    });
+    this.handle?.cancel(reason.message);
+    for (const pending of this.pendingCalls.values()) {
+      clearTimeout(pending.timer);
+      pending.controller?.abort(reason);
+    }
+    this.pendingCalls.clear();
+    this.host.runEnded(this);
+    // Local followers are cut with a retryable error where the end is in the store: resuming reads it.
+    this.cutFollowers(reason);
+    void this.reportAbandoned(reason);
+  }
+
+  /**
+   * Ends the local followers' streams with `error`: the store cannot take the run's writes now, or
+   * took them away. The run itself goes on; a follower resumes from the store.
+   */
+  private cutFollowers(error: EnclaveError): void {
+    const followers = [...this.followers];
+    this.followers.clear();
+    for (const follower of followers) {
+      try {
+        follower.fail(error);
+      } catch {
+        // A failing follower must not keep the others from hearing of it.
+      }
+    }
+  }
+
+  private async reportAbandoned(reason: EnclaveError): Promise<void> {
+    const events = this.host.events;
+    if (!events.has('session:error')) return;
+    // The error the session ended with, as whoever ended it logged it.
+    const record = await this.host.store.getSession(this.id).catch(() => null);
+    const error = record?.error === undefined ? reason : EnclaveError.fromWire(record.error);
+    if (record?.error !== undefined) this.error = record.error;
+    events.emit('session:error', this.view(), error);
   }
 
   private handleRuntimeEvent(event: RuntimeEvent): void {
@@ -244,11 +377,11 @@ export class SessionRun {
     switch (event.type) {
       case 'stdout':
         this.stdoutBytes += Buffer.byteLength(event.payload.chunk);
-        this.emit('stdout', event.payload);
+        this.emit('stdout', event.payload, { stats: this.stats() });
         return;
       case 'log':
         this.stdoutBytes += Buffer.byteLength(event.payload.message);
-        this.emit('log', event.payload);
+        this.emit('log', event.payload, { stats: this.stats() });
         return;
       case 'tool_call':
         this.handleToolCall(event.payload.callId, event.payload.toolName, event.payload.args);
@@ -272,18 +405,20 @@ export class SessionRun {
     this.toolCalls++;
     const { tools, toolHandler } = this.host;
     const answeredBy = tools.has(toolName) || toolHandler !== undefined ? 'broker' : 'client';
-    this.emit('tool_call', { callId, toolName, args, answeredBy });
     const controller = answeredBy === 'broker' ? new AbortController() : undefined;
     const timer = setTimeout(() => this.timeOut(callId), this.limits.toolTimeout);
     timer.unref();
     this.pendingCalls.set(callId, { toolName, answeredBy, startedAt: performance.now(), timer, controller });
+    // Whoever sees the call in the log also sees it among the record's pending calls.
+    this.emit(
+      'tool_call',
+      { callId, toolName, args, answeredBy },
+      { pendingToolCalls: this.clientCallIds(), stats: this.stats() },
+    );
     if (this.host.events.has('tool:called')) {
-      this.host.events.emit('tool:called', this.snapshot(), toolName, args, { callId, answeredBy });
+      this.host.events.emit('tool:called', this.view(), toolName, args, { callId, answeredBy });
     }
-    if (controller === undefined) {
-      this.updateRecord({ pendingToolCalls: this.clientCallIds(), stats: this.stats() });
-      return;
-    }
+    if (controller === undefined) return;
     const context: ExecutionContext = {
       sessionId: this.id,
       callId,
@@ -359,14 +494,14 @@ export class SessionRun {
       applied.ok
         ? { callId, toolName: pending.toolName, ok: true, durationMs, result: applied.result }
         : { callId, toolName: pending.toolName, ok: false, durationMs, error: applied.error },
+      pending.answeredBy === 'client'
+        ? { pendingToolCalls: this.clientCallIds(), stats: this.stats() }
+        : undefined,
     );
-    if (pending.answeredBy === 'client') {
-      this.updateRecord({ pendingToolCalls: this.clientCallIds(), stats: this.stats() });
-    }
     if (this.host.events.has('tool:completed')) {
       this.host.events.emit(
         'tool:completed',
-        this.snapshot(),
+        this.view(),
         pending.toolName,
         applied.ok ? applied.result : undefined,
         {
@@ -426,8 +561,7 @@ export class SessionRun {
       }
     }
     this.pendingCalls.clear();
-    this.emit('final', payload);
-    this.updateRecord({
+    this.emit('final', payload, {
       status: this.status,
       completedAt: this.completedAt,
       stats: payload.stats,
@@ -437,9 +571,9 @@ export class SessionRun {
     this.host.runEnded(this);
     const events = this.host.events;
     if (payload.ok) {
-      if (events.has('session:completed')) events.emit('session:completed', this.snapshot(), payload.result);
+      if (events.has('session:completed')) events.emit('session:completed', this.view(), payload.result);
     } else if (events.has('session:error')) {
-      events.emit('session:error', this.snapshot(), EnclaveError.fromWire(this.error as WireError));
+      events.emit('session:error', this.view(), EnclaveError.fromWire(this.error as WireError));
     }
   }
 
@@ -458,13 +592,30 @@ export class SessionRun {
     for (const [callId, pending] of this.pendingCalls) if (pending.answeredBy === 'client') ids.push(callId);
     return ids;
   }
+}
 
-  private updateRecord(changes: SessionChanges): void {
-    this.host.store.updateSession(this.id, changes).then(undefined, (error: unknown) => {
-      this.host.logger.error('Could not update a session record', {
-        sessionId: this.id,
-        error: error instanceof Error ? error.message : String(error),
-      });
-    });
+/** Why a run stopped when the store refused its writes, as its followers and listeners hear it. */
+function abandonReason(sessionId: string, loss: WriterLoss): EnclaveError {
+  switch (loss) {
+    case 'ended':
+      // This broker lost its lease and another one ended the session: its end is in the store.
+      return new EnclaveError(
+        'BROKER_LOST',
+        `Session ${sessionId} was ended by another broker while this one could not renew its lease; resume to read its end`,
+      );
+    case 'missing':
+      return new EnclaveError('SESSION_NOT_FOUND', `Session ${sessionId} is no longer in the session store`);
+    case 'conflict':
+      return new EnclaveError('INTERNAL_ERROR', `Another writer logged events of session ${sessionId}`);
+    case 'failed':
+      return new EnclaveError('STORE_UNAVAILABLE', `The events of session ${sessionId} could not be logged`);
   }
+}
+
+/** Why local followers are cut while the store does not answer. */
+function storeNotAnswering(sessionId: string): EnclaveError {
+  return new EnclaveError(
+    'STORE_UNAVAILABLE',
+    `The session store does not answer; session ${sessionId} goes on, and its events can be resumed once it is back`,
+  );
 }

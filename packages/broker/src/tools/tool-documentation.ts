@@ -20,6 +20,8 @@ export interface ToolDocumentation {
   arguments: ArgumentDocumentation[] | undefined;
   /** The tool's JSON Schema, shown when `arguments` cannot describe it. */
   inputSchema: Record<string, unknown>;
+  /** Whether the tool is deprecated. */
+  deprecated?: boolean;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -110,6 +112,7 @@ export function formatToolDocumentation(tools: readonly ToolDocumentation[]): st
   }
   for (const tool of tools) {
     lines.push('', `## ${tool.name}`, '');
+    if (tool.deprecated === true) lines.push('Deprecated: prefer another tool when one fits.', '');
     if (tool.description !== '') lines.push(tool.description, '');
     lines.push(`Call: \`${formatCallExample(tool)}\``, '');
     if (tool.arguments === undefined) {

@@ -15,17 +15,20 @@ import {
   type ToolDocumentation,
 } from './tool-documentation.js';
 import type {
+  DocumentationOptions,
   ExecutionContext,
   JsonSchemaToolConfig,
   ParameterDef,
   ToolDefinition,
   ZodToolConfig,
 } from './tool-types.js';
+import { formatTypeDeclarations, type ToolDeclarationSource } from './type-declarations.js';
 
 interface RegistryEntry {
   readonly definition: ToolDefinition;
   readonly inputSchema: Record<string, unknown>;
   readonly documentation: ToolDocumentation;
+  readonly declaration: ToolDeclarationSource;
   readonly check: (args: unknown) => ArgumentsCheck;
   readonly run: (args: Record<string, unknown>, context: ExecutionContext) => Promise<unknown>;
   /** Frees what the entry holds beyond the registry (a compiled validator). */
@@ -48,6 +51,8 @@ interface RegistryEntry {
  */
 export class ToolRegistry {
   private readonly entries = new Map<string, RegistryEntry>();
+  /** `getTypeDeclarations()` of the current tools, until a tool is added or removed. */
+  private declarations: string | undefined;
 
   /** Number of registered tools. */
   get size(): number {
@@ -70,9 +75,10 @@ export class ToolRegistry {
     const handler = tool.handler;
     const definition: ToolDefinition = { name, description, parameters, handler };
     const inputSchema = parametersToJsonSchema(parameters);
-    this.entries.set(name, {
+    this.add(name, {
       definition,
       inputSchema,
+      declaration: { name, description, inputSchema },
       documentation: {
         name,
         description,
@@ -151,9 +157,10 @@ export class ToolRegistry {
         return run(checked.args, context ?? detachedContext(toolName));
       },
     };
-    this.entries.set(toolName, {
+    this.add(toolName, {
       definition,
       inputSchema,
+      declaration: { name: toolName, description, inputSchema },
       documentation: { name: toolName, description, inputSchema, arguments: documentedArguments },
       check,
       run,
@@ -184,13 +191,21 @@ export class ToolRegistry {
     if (typeof config.handler !== 'function') {
       throw configurationError(`Tool ${toolName}: handler must be a function`);
     }
+    if (config.outputSchema !== undefined && !isPlainObject(config.outputSchema)) {
+      throw configurationError(`Tool ${toolName}: outputSchema must be a JSON Schema object`);
+    }
+    if (config.deprecated !== undefined && typeof config.deprecated !== 'boolean') {
+      throw configurationError(`Tool ${toolName}: deprecated must be a boolean`);
+    }
     const handler = config.handler;
     const inputSchema = config.inputSchema;
+    const outputSchema = config.outputSchema;
+    const deprecated = config.deprecated === true;
     const validator = createJsonSchemaCheck(inputSchema);
     const run = async (args: Record<string, unknown>, context: ExecutionContext): Promise<unknown> =>
       handler(args, context);
     const documentedArguments = argumentsFromJsonSchema(inputSchema);
-    this.entries.set(toolName, {
+    this.add(toolName, {
       definition: {
         name: toolName,
         description,
@@ -203,7 +218,20 @@ export class ToolRegistry {
         },
       },
       inputSchema,
-      documentation: { name: toolName, description, inputSchema, arguments: documentedArguments },
+      declaration: {
+        name: toolName,
+        description,
+        inputSchema,
+        ...(outputSchema === undefined ? {} : { outputSchema }),
+        ...(deprecated ? { deprecated } : {}),
+      },
+      documentation: {
+        name: toolName,
+        description,
+        inputSchema,
+        arguments: documentedArguments,
+        ...(deprecated ? { deprecated } : {}),
+      },
       check: validator.check,
       run,
       release: validator.release,
@@ -215,6 +243,7 @@ export class ToolRegistry {
     const entry = this.entries.get(name);
     if (entry === undefined) return false;
     this.entries.delete(name);
+    this.declarations = undefined;
     entry.release?.();
     return true;
   }
@@ -243,13 +272,47 @@ export class ToolRegistry {
   }
 
   /**
-   * Text for an LLM prompt: how code calls tools, then every tool with its description, a call
-   * example (`await tools.getCurrentTime({ timezone })`, or `await callTool('users:list', { limit })`
-   * for names that are not identifiers) and each argument's type, whether it is required, its default
-   * and its description.
+   * Text for an LLM prompt. By default (`format: 'text'`): how code calls tools, then every tool with
+   * its description, a call example (`await tools.getCurrentTime({ timezone })`, or
+   * `await callTool('users:list', { limit })` for names that are not identifiers) and each argument's
+   * type, whether it is required, its default and its description. With `format: 'typescript'`: the
+   * tools as TypeScript declarations, the same as {@link getTypeDeclarations}.
+   *
+   * @example
+   * const prompt = `Write JavaScript that uses these tools:\n\n${registry.getDocumentation({ format: 'typescript' })}`;
    */
-  getDocumentation(): string {
+  getDocumentation(options: DocumentationOptions = {}): string {
+    const format = options.format ?? 'text';
+    if (format === 'typescript') return this.getTypeDeclarations();
+    if (format !== 'text') {
+      throw configurationError(`format must be 'text' or 'typescript', got ${JSON.stringify(format)}`);
+    }
     return formatToolDocumentation([...this.entries.values()].map((entry) => entry.documentation));
+  }
+
+  /**
+   * TypeScript ambient declarations of every tool, for a model to write code against (and for a type
+   * checker to check that code). A script, not a module: it declares the globals the sandbox gives
+   * code, `declare const tools: { … }` with one method per tool (sorted by name, so that equal sets
+   * of tools give equal text; quoted when the name is not an identifier, e.g. `"users:list"(…)`), `declare function callTool(name, args)` typed from it, and
+   * `declare const context`. Argument types come from each tool's schema (zod, `ParameterDef`s or
+   * JSON Schema: optional arguments, defaults, enums, nested objects, arrays, nullable values,
+   * unions), result types from its output schema when it has one (catalog actions of OpenAPI
+   * operations and MCP tools) and `unknown` otherwise, and JSDoc from the descriptions. The text
+   * compiles with `tsc --noEmit --strict`; it is kept until a tool is added or removed.
+   *
+   * @example
+   * const declarations = registry.getTypeDeclarations();
+   * // declare const tools: {
+   * //   /** Get the current time *\/
+   * //   getCurrentTime(args?: { timezone?: string; }): Promise<unknown>;
+   * // };
+   */
+  getTypeDeclarations(): string {
+    this.declarations ??= formatTypeDeclarations(
+      [...this.entries.values()].map((entry) => entry.declaration),
+    );
+    return this.declarations;
   }
 
   /**
@@ -276,6 +339,11 @@ export class ToolRegistry {
       const message = error instanceof Error ? error.message : String(error);
       throw new EnclaveError('TOOL_ERROR', `Tool ${name} failed: ${message}`, { cause: error });
     }
+  }
+
+  private add(name: string, entry: RegistryEntry): void {
+    this.entries.set(name, entry);
+    this.declarations = undefined;
   }
 
   private entry(name: string): RegistryEntry {

@@ -59,5 +59,22 @@ export interface JsonSchemaToolConfig {
   description: string;
   /** JSON Schema of the arguments object; plain JSON (it is served in the catalog and documentation). */
   inputSchema: Record<string, unknown>;
+  /**
+   * JSON Schema of what the handler returns: the result type in `getTypeDeclarations()` (without
+   * it the result is `unknown`). Describes the result; the result is not checked against it.
+   */
+  outputSchema?: Record<string, unknown>;
+  /** Marks the tool deprecated in the documentation and the type declarations. @default false */
+  deprecated?: boolean;
   handler: (args: Record<string, unknown>, context: ExecutionContext) => unknown | Promise<unknown>;
+}
+
+/** Options of `ToolRegistry.getDocumentation`. */
+export interface DocumentationOptions {
+  /**
+   * `text`: Markdown-like text describing each tool and its arguments. `typescript`: the same as
+   * `getTypeDeclarations()`, TypeScript ambient declarations of `tools` and `callTool`.
+   * @default 'text'
+   */
+  format?: 'text' | 'typescript';
 }

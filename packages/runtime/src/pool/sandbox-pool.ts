@@ -42,6 +42,13 @@ export interface SandboxPoolOptions extends SandboxProviderOptions {
    * @default 2
    */
   busyThresholdMs?: number;
+  /**
+   * How long after being given a session a thread ranks after the other equally loaded threads:
+   * it is probably preparing its next sandbox (about 0.5 ms of CPU, more on a busy machine), so
+   * back-to-back sessions alternate between threads while a quiet pool keeps one warm thread.
+   * @default 1
+   */
+  refillWindowMs?: number;
   /** Resource limits of each worker thread (see `worker_threads`). */
   resourceLimits?: ResourceLimits;
   /**
@@ -68,6 +75,7 @@ export class SandboxPool implements SessionExecutor {
   private readonly capacity: number;
   private readonly watchdogGraceMs: number;
   private readonly busyThresholdMs: number;
+  private readonly refillWindowMs: number;
   private readonly script: PoolWorkerScript;
   private readonly providerOptions: SandboxProviderOptions;
   private readonly resourceLimits: ResourceLimits | undefined;
@@ -87,6 +95,7 @@ export class SandboxPool implements SessionExecutor {
     this.capacity = Math.max(1, options.maxSessionsPerThread ?? 256);
     this.watchdogGraceMs = Math.max(0, options.watchdogGraceMs ?? 2000);
     this.busyThresholdMs = Math.max(0, options.busyThresholdMs ?? 2);
+    this.refillWindowMs = Math.max(0, options.refillWindowMs ?? 1);
     this.resourceLimits = options.resourceLimits;
     this.logger = options.logger ?? silentLogger;
     this.providerOptions = {
@@ -239,7 +248,7 @@ export class SandboxPool implements SessionExecutor {
             (thread.load === best.load &&
               (thread.unacknowledged < best.unacknowledged ||
                 (thread.unacknowledged === best.unacknowledged &&
-                  recency(thread, now) < recency(best, now))))))
+                  recency(thread, now, this.refillWindowMs) < recency(best, now, this.refillWindowMs))))))
       ) {
         best = thread;
         bestBusy = busy;
@@ -323,18 +332,12 @@ export function createSandboxPool(options: SandboxPoolOptions = {}): SandboxPool
 }
 
 /**
- * How long after being given a session a thread is likely still preparing its next sandbox (about
- * 0.3 ms of CPU, more on a busy machine).
+ * Orders equally loaded threads: one given a session within `windowMs` ranks after the others (it
+ * is probably preparing its next sandbox), the least recent first; the others rank equal, so that
+ * on a quiet pool sessions keep going to the same (warm) thread.
  */
-const REFILL_WINDOW_MS = 1;
-
-/**
- * Orders equally loaded threads: one given a session within {@link REFILL_WINDOW_MS} ranks after
- * the others (it is probably preparing its next sandbox), the least recent first; the others rank
- * equal, so that on a quiet pool sessions keep going to the same (warm) thread.
- */
-function recency(thread: PoolThread, now: number): number {
-  return now - thread.lastAssignedAt < REFILL_WINDOW_MS ? thread.lastAssignedAt : Number.NEGATIVE_INFINITY;
+function recency(thread: PoolThread, now: number, windowMs: number): number {
+  return now - thread.lastAssignedAt < windowMs ? thread.lastAssignedAt : Number.NEGATIVE_INFINITY;
 }
 
 /** A file path (absolute or relative to the working directory) or a URL string, as a URL. */

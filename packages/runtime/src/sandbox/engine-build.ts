@@ -1,10 +1,9 @@
 import { createRequire } from 'node:module';
-import variant from '@jitl/quickjs-wasmfile-release-sync';
 import { currentModuleUrl } from './module-location.js';
 
 /**
  * The QuickJS build every sandbox runs: one release, synchronous variant of quickjs-emscripten.
- * Everything that depends on the build (its Emscripten glue, its WebAssembly file, the memory
+ * Everything that depends on the build (its CommonJS Emscripten glue and FFI, its WebAssembly file, the memory
  * layout the engine template reads from it) goes through this module, so that changing the build
  * is a change here and in package.json only. The layout itself is read from the build, not assumed
  * (see `memory-layout.ts`).
@@ -14,8 +13,6 @@ export const ENGINE_BUILD = {
   packageName: '@jitl/quickjs-wasmfile-release-sync',
   /** The engine it holds, for reports. */
   engine: 'QuickJS 2025-09-13 (bellard)',
-  /** The variant object (its `importModuleLoader` and `importFFI`). */
-  variant,
 } as const;
 
 /** The path of the build's WebAssembly file. */

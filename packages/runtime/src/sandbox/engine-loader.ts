@@ -1,32 +1,31 @@
+import { createRequire } from 'node:module';
 import type { EitherFFI, EitherModule } from 'quickjs-emscripten-core';
 import { QuickJSWASMModule } from 'quickjs-emscripten-core';
 import { ENGINE_BUILD } from './engine-build.js';
+import { currentModuleUrl } from './module-location.js';
 import { getQuickJSWasmModule } from './wasm-module.js';
 
-/** The Emscripten factory of the QuickJS build and its FFI class, imported once per thread. */
+/** The Emscripten factory of the QuickJS build and its FFI class, loaded once per thread. */
 interface VariantParts {
   factory: (options: Record<string, unknown>) => Promise<EitherModule>;
   FFI: new (module: EitherModule) => EitherFFI;
 }
 
-let parts: Promise<VariantParts> | undefined;
+let parts: VariantParts | undefined;
 
-/** A module's value whether it arrives as itself or as the `default` of a CommonJS namespace. */
-function unwrapDefault(value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && 'default' in value) {
-    return (value as { default: unknown }).default;
+// The CommonJS glue is loaded with `require`, whatever this bundle's format: the ES module glue
+// runs `await import('node:module')` on every instantiation, which costs a round trip to the
+// loader's hooks when a TypeScript loader is registered (tests, benchmarks), once per session.
+function loadVariantParts(): VariantParts {
+  if (parts === undefined) {
+    const require = createRequire(currentModuleUrl());
+    const factory =
+      require(`${ENGINE_BUILD.packageName}/emscripten-module`) as VariantParts['factory'];
+    const { QuickJSFFI } = require(`${ENGINE_BUILD.packageName}/ffi`) as {
+      QuickJSFFI: VariantParts['FFI'];
+    };
+    parts = { factory, FFI: QuickJSFFI };
   }
-  return value;
-}
-
-function loadVariantParts(): Promise<VariantParts> {
-  // Imported from CommonJS, the variant package's default export arrives wrapped once more.
-  const variant = ENGINE_BUILD.variant;
-  const loaded = ((variant as unknown as { default?: typeof variant }).default ?? variant) as typeof variant;
-  parts ??= Promise.all([loaded.importModuleLoader(), loaded.importFFI()]).then(([factory, FFI]) => ({
-    factory: unwrapDefault(factory) as unknown as VariantParts['factory'],
-    FFI: unwrapDefault(FFI) as unknown as VariantParts['FFI'],
-  }));
   return parts;
 }
 
@@ -36,7 +35,7 @@ function loadVariantParts(): Promise<VariantParts> {
  * synchronously from the compiled module.
  */
 export async function loadQuickJSModule(memory: WebAssembly.Memory): Promise<QuickJSWASMModule> {
-  const { factory, FFI } = await loadVariantParts();
+  const { factory, FFI } = loadVariantParts();
   const emscripten = await factory({
     wasmMemory: memory,
     instantiateWasm(

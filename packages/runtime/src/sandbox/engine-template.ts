@@ -40,8 +40,9 @@ export class EngineTemplate {
   /** What a wipe must cover besides the session's own stack and heap. */
   readonly extent: WipeExtent;
   private readonly low: Uint8Array;
-  private readonly high: Uint8Array;
-  private readonly top: Uint8Array;
+  /** The pages of the stack and heap ranges that hold something, with their addresses. */
+  private readonly pages: { address: number; bytes: Uint8Array }[];
+  private readonly pageBytes: number;
   private readonly engine: EnginePointers;
   private readonly sandbox: SandboxPointers;
 
@@ -49,16 +50,15 @@ export class EngineTemplate {
     layout: MemoryLayout,
     extent: WipeExtent,
     low: Uint8Array,
-    high: Uint8Array,
-    top: Uint8Array,
+    pages: { address: number; bytes: Uint8Array }[],
     engine: EnginePointers,
     sandbox: SandboxPointers,
   ) {
     this.layout = layout;
     this.extent = extent;
     this.low = low;
-    this.high = high;
-    this.top = top;
+    this.pages = pages;
+    this.pageBytes = pages.reduce((total, page) => total + page.bytes.length, 0);
     this.engine = engine;
     this.sandbox = sandbox;
   }
@@ -82,8 +82,8 @@ export class EngineTemplate {
     const heapEnd = heapBreak();
     const lowEnd = Math.ceil(layout.dataEnd / PAGE) * PAGE + STATICS_MARGIN;
     const words = new Uint32Array(memory, lowEnd, (layout.stackBase - lowEnd) >> 2);
-    let first = words.findIndex((word) => word !== 0);
-    if (first < 0) first = words.length;
+    let first = 0;
+    while (first < words.length && words[first] === 0) first++;
     const stackLow = Math.floor((lowEnd + first * 4) / PAGE) * PAGE;
     const bytes = new Uint8Array(memory);
     if (
@@ -99,8 +99,7 @@ export class EngineTemplate {
       layout,
       { lowEnd, stackLow, heapEnd, holeStart, holeEnd },
       bytes.slice(0, lowEnd),
-      bytes.slice(stackLow, holeStart),
-      bytes.slice(holeEnd, heapEnd),
+      [...nonZeroRuns(bytes, stackLow, holeStart), ...nonZeroRuns(bytes, holeEnd, heapEnd)],
       engine,
       prepared,
     );
@@ -113,7 +112,7 @@ export class EngineTemplate {
 
   /** Bytes the image holds. */
   get imageBytes(): number {
-    return this.low.length + this.high.length + this.top.length;
+    return this.low.length + this.pageBytes;
   }
 
   /**
@@ -125,12 +124,41 @@ export class EngineTemplate {
     // Instantiating wrote the module's data segments and ran its constructors: the image covers
     // everything they touched.
     const bytes = new Uint8Array(slot.memory.buffer);
+    // The low region is copied whole (the data segments were just written there); in the stack and
+    // heap ranges only the pages that hold something, onto memory known to be zero: pages left
+    // alone are never touched, so never resident.
     bytes.set(this.low, 0);
-    bytes.set(this.high, this.extent.stackLow);
-    bytes.set(this.top, this.extent.holeEnd);
+    for (const page of this.pages) bytes.set(page.bytes, page.address);
     const instance = new EngineInstance(module, slot, this.engine);
     instance.reservedBytes = this.reservedBytes;
     instance.enablePollPacing({ layout: this.layout, baseline: this.extent.heapEnd });
     return new Sandbox(instance, this.sandbox);
   }
+}
+
+/** The runs of pages of `bytes[start, end)` with a byte that is not zero. */
+function nonZeroRuns(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): { address: number; bytes: Uint8Array }[] {
+  const runs: { address: number; bytes: Uint8Array }[] = [];
+  let runStart = -1;
+  for (let page = start; page < end; page += PAGE) {
+    const pageEnd = Math.min(page + PAGE, end);
+    let used = false;
+    for (let index = page; index < pageEnd; index++) {
+      if (bytes[index] !== 0) {
+        used = true;
+        break;
+      }
+    }
+    if (used && runStart < 0) runStart = page;
+    if (!used && runStart >= 0) {
+      runs.push({ address: runStart, bytes: bytes.slice(runStart, page) });
+      runStart = -1;
+    }
+  }
+  if (runStart >= 0) runs.push({ address: runStart, bytes: bytes.slice(runStart, end) });
+  return runs;
 }

@@ -8,6 +8,20 @@ import type { EngineInstance, InstanceOwner } from './engine-instance.js';
 const INTRINSICS_SOURCE =
   '[globalThis, Promise, Error, JSON.parse, Promise.prototype.then, Object.getPrototypeOf(async function () {}).constructor]';
 
+/** Random words from the host's cryptographic source, drawn a page at a time (one call costs tens of µs). */
+const seeds = new Int32Array(1024);
+let seedsUsed = seeds.length;
+
+/** Four fresh 32-bit words of the host's cryptographic source, to seed one session's `Math.random`. */
+function nextSeed(): Int32Array {
+  if (seedsUsed + 4 > seeds.length) {
+    randomFillSync(seeds);
+    seedsUsed = 0;
+  }
+  seedsUsed += 4;
+  return seeds.subarray(seedsUsed - 4, seedsUsed);
+}
+
 /** What a run needs to start in a sandbox. Numbers are the session's limits. */
 export interface SandboxStart {
   /** The user code (body of an async function). */
@@ -222,7 +236,7 @@ export class Sandbox {
     this.instance.runtime.setMaxStackSize(settings.maxStackSize);
     this.instance.largestStackSize = Math.max(this.instance.largestStackSize, settings.maxStackSize);
     return this.turn(() => {
-      const seed = randomFillSync(new Int32Array(4));
+      const seed = nextSeed();
       const parameters = [
         context.newNumber(settings.maxToolCalls),
         context.newNumber(settings.maxToolArgsBytes),

@@ -16,14 +16,16 @@ export function registerExecuteRoute(app: FastifyInstance, context: RouteContext
     { onRequest: guard.authenticateAndLimit, bodyLimit: context.bodyLimit },
     async (request, reply) => {
       const caller = guard.callerOf(request);
-      // startSession validates the body (VALIDATION_ERROR, 400) before anything else happens, so
-      // once it returns the body is a valid ExecuteRequest; validating it here too would parse it twice.
-      const body = request.body as ExecuteRequest;
-      const session = await broker.startSession(body, caller);
-      const events = broker.streamEvents(session.id, { fromSeq: 1, filter: body.filter, caller });
-      await sendEventStream(reply, events[Symbol.asyncIterator](), {
+      // The stream validates the body (VALIDATION_ERROR, 400) before anything else happens; its
+      // first event (session_init) is taken before answering, so that a refused request (bad body,
+      // session cap) is an error status rather than an empty stream.
+      const events = broker.executeRequest(request.body as ExecuteRequest, caller)[Symbol.asyncIterator]();
+      const first = await events.next();
+      const sessionId = first.done === true ? '' : first.value.sessionId;
+      await sendEventStream(reply, events, {
         activeStreams: context.activeStreams,
-        headers: { 'x-session-id': session.id },
+        headers: { 'x-session-id': sessionId },
+        first,
         logger: context.logger,
       });
     },
