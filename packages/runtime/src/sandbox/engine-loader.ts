@@ -19,8 +19,7 @@ let parts: VariantParts | undefined;
 function loadVariantParts(): VariantParts {
   if (parts === undefined) {
     const require = createRequire(currentModuleUrl());
-    const factory =
-      require(`${ENGINE_BUILD.packageName}/emscripten-module`) as VariantParts['factory'];
+    const factory = require(`${ENGINE_BUILD.packageName}/emscripten-module`) as VariantParts['factory'];
     const { QuickJSFFI } = require(`${ENGINE_BUILD.packageName}/ffi`) as {
       QuickJSFFI: VariantParts['FFI'];
     };
