@@ -42,7 +42,7 @@ module.exports = {
       name: 'source-not-tests',
       comment: 'Published source never imports tests or test helpers',
       severity: 'error',
-      from: { path: '^packages/[^/]+/src/', pathNot: '\\.test\\.tsx?$' },
+      from: { path: '^packages/[^/]+/src/', pathNot: '(\\.test\\.tsx?$|^packages/test-utils/)' },
       to: { path: '(\\.test\\.tsx?$|^packages/[^/]+/test/|^packages/test-utils/)' },
     },
     {
