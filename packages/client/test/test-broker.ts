@@ -74,7 +74,9 @@ export function droppingFetch(plan: DropPlan, inner: FetchFunction = fetch): Fet
         controller.enqueue(read.value.subarray(0, limit - passed));
         plan.remaining--;
         plan.dropped++;
-        await reader.cancel();
+        // Not awaited: on Node 24 cancelling a fetch body can wait for the socket, which would
+        // stall this stream instead of dropping it.
+        reader.cancel().catch(() => {});
         if (clean) controller.close();
         else controller.error(new TypeError('terminated: other side closed'));
       },
