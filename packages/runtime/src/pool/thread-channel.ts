@@ -43,11 +43,6 @@ interface AtomicsWithWaitAsync {
   ): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 }
 
-interface Utf8Buffer extends Buffer {
-  utf8Write(text: string, offset: number, length: number): number;
-  utf8Slice(start: number, end: number): string;
-}
-
 /**
  * Creates the shared memory of one pool thread's channel: a header and one ring of bytes per
  * direction. It is shared by the pool and the thread's host code only: no guest ever sees it.
@@ -70,7 +65,7 @@ export function createChannelMemory(): SharedArrayBuffer {
  */
 export class ThreadChannel {
   private readonly words: Int32Array;
-  private readonly bytes: Utf8Buffer;
+  private readonly bytes: Buffer;
   private readonly view: DataView;
   private readonly out: 0 | 1;
   private readonly in: 0 | 1;
@@ -85,7 +80,7 @@ export class ThreadChannel {
 
   constructor(memory: SharedArrayBuffer, side: ChannelSide, port: MessagePort) {
     this.words = new Int32Array(memory, 0, HEADER_WORDS);
-    this.bytes = Buffer.from(memory) as Utf8Buffer;
+    this.bytes = Buffer.from(memory);
     this.view = new DataView(memory);
     this.out = side === 'pool' ? 0 : 1;
     this.in = side === 'pool' ? 1 : 0;
@@ -204,7 +199,8 @@ export class ThreadChannel {
         view.setFloat64(offset + 4, field, true);
         offset += 12;
       } else {
-        const length = this.bytes.utf8Write(field, offset + 4, RING_BYTES);
+        // Room was checked above; the public `write` bounds-checks (Node 24 rejects a length past the end).
+        const length = this.bytes.write(field, offset + 4, 'utf8');
         view.setInt32(offset, length, true);
         offset += 4 + ((length + 3) & ~3);
       }
@@ -238,7 +234,7 @@ export class ThreadChannel {
         frame[index] = view.getFloat64(offset + 4, true);
         offset += 12;
       } else {
-        frame[index] = this.bytes.utf8Slice(offset + 4, offset + 4 + tag);
+        frame[index] = this.bytes.toString('utf8', offset + 4, offset + 4 + tag);
         offset += 4 + ((tag + 3) & ~3);
       }
     }
