@@ -399,13 +399,11 @@ describe('console', () => {
     'class Bar {}',
     '() => 1',
     'async function af() {}',
-    "{ 'a-b': 1, [Symbol('k')]: 2, get g() { return 1 }, set s(v) {} }",
     'Object.create(null)',
     'Object.assign(Object.create(null), { x: 1 })',
     'new (class Foo { constructor() { this.x = 1 } })()',
     '[ , 1, , , 2]',
     'new Uint8Array([1, 2, 3])',
-    'new ArrayBuffer(3)',
     "new Number(3), new String('ab'), [new Boolean(true)]",
     "{ aaaaaaaaaaaaaaa: 'bbbbbbbbbbbbbbbbbbbbbb', ccccccccccccccccccccc: 'dddddddddddddddddddddd', eeeee: [1, 2, 3] }",
     "'%s is %d years, %i, %f, %j %O %%', 'Bob', 42.5, '42.9', '1.5', { x: 1 }, { y: 2 }, 'extra'",
@@ -432,6 +430,19 @@ describe('console', () => {
     const values = new Function(`return [${expression}]`)() as unknown[];
     const outcome = await runCode(executor, `console.log(${expression})`);
     expect(outcome.stdout).toBe(`${format(...values)}\n`);
+  });
+
+  // Where Node versions disagree the guest keeps one output, whatever Node the host runs: Node 20's
+  // (Node 24 prints `Symbol(k): 2` and `[byteLength]: 3`).
+  it.each([
+    [
+      "{ 'a-b': 1, [Symbol('k')]: 2, get g() { return 1 }, set s(v) {} }",
+      "{ 'a-b': 1, g: [Getter], s: [Setter], [Symbol(k)]: 2 }",
+    ],
+    ['new ArrayBuffer(3)', 'ArrayBuffer { [Uint8Contents]: <00 00 00>, byteLength: 3 }'],
+  ])('formats console.log(%s) the same on every Node', async (expression, expected) => {
+    const outcome = await runCode(executor, `console.log(${expression})`);
+    expect(outcome.stdout).toBe(`${expected}\n`);
   });
 
   it('formats errors with their name, message and stack, and nested errors indented', async () => {
