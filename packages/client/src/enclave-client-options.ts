@@ -1,4 +1,8 @@
-import type { WebSocketConstructor } from '@enclave-vm/stream';
+import {
+  DEFAULT_HEARTBEAT_TIMEOUT,
+  DEFAULT_RETRY_POLICY,
+  type WebSocketConstructor,
+} from '@enclave-vm/stream';
 import type { ClientTools } from './tools/client-tool.js';
 
 /** Request headers: a plain object of names and values. */
@@ -63,9 +67,8 @@ export interface EnclaveClientOptions {
    */
   fetch?: FetchFunction;
   /**
-   * The `WebSocket` class, used only with `transport: 'websocket'`. Node 20 has no global one: pass
-   * `WebSocket` from the `ws` package.
-   * @default globalThis.WebSocket
+   * The `WebSocket` class, used only with `transport: 'websocket'`.
+   * @default globalThis.WebSocket, else (in Node 20, which has none) the `ws` package's when it is installed
    */
   WebSocket?: WebSocketConstructor;
   /**
@@ -100,12 +103,8 @@ export interface EnclaveClientOptions {
 
 /** The defaults of {@link EnclaveClientOptions} and {@link ClientReconnectOptions}. */
 export const CLIENT_DEFAULTS = Object.freeze({
-  maxAttempts: 10,
-  initialDelay: 1000,
-  maxDelay: 30_000,
-  backoffMultiplier: 2,
-  jitter: 0.5,
-  heartbeatTimeout: 60_000,
+  ...DEFAULT_RETRY_POLICY,
+  heartbeatTimeout: DEFAULT_HEARTBEAT_TIMEOUT,
   transport: 'http' as ClientTransport,
   encryption: false,
 });

@@ -1,4 +1,4 @@
-import type { WebSocketConstructor } from '@enclave-vm/stream';
+import { resolveRetryPolicy, type WebSocketConstructor } from '@enclave-vm/stream';
 import {
   type CatalogResponse,
   CatalogResponseSchema,
@@ -22,8 +22,10 @@ import type { ExecuteOptions, FollowOptions, RequestOptions, ResumeOptions } fro
 import type { ExecutionSession } from './execution-session.js';
 import { BrokerHttp } from './http/broker-http.js';
 import { type ExecuteRequestBody, SessionRun, type SessionStart } from './session/session-run.js';
-import type { RetryPolicy } from './shared/retry-policy.js';
 import type { ClientTools } from './tools/client-tool.js';
+import type { EventSource, EventSourceContext } from './transport/event-source.js';
+import { httpEventSource } from './transport/http-event-source.js';
+import { webSocketEventSource } from './transport/web-socket-event-source.js';
 
 /**
  * The EnclaveJS client for browsers and Node 20+: runs code on a broker and follows each session's
@@ -55,7 +57,7 @@ export class EnclaveClient {
       brokerUrl: options.brokerUrl,
       headers: options.headers,
       fetch: resolveFetch(options.fetch),
-      retry: resolveRetryPolicy(options.reconnect),
+      retry: resolveRetryPolicy(options.reconnect, CLIENT_DEFAULTS),
     });
     if (
       options.headers !== undefined &&
@@ -194,12 +196,24 @@ export class EnclaveClient {
       start,
       options,
       tools,
-      transport: checkTransport(options.transport ?? this.transport),
-      WebSocket: this.WebSocket,
-      webSocketToken: this.webSocketToken,
+      createSource: this.eventSources[checkTransport(options.transport ?? this.transport)],
       heartbeatTimeout: this.heartbeatTimeout,
     });
   }
+
+  /** The source of a session's events for each transport. */
+  private readonly eventSources: Record<ClientTransport, (context: EventSourceContext) => EventSource> = {
+    http: (context) => httpEventSource(this.http, context),
+    websocket: (context) =>
+      webSocketEventSource(
+        {
+          url: this.http.webSocketUrl('/sessions/stream'),
+          WebSocket: this.WebSocket,
+          token: this.webSocketToken,
+        },
+        context,
+      ),
+  };
 }
 
 function resolveFetch(provided: FetchFunction | undefined): FetchFunction {
@@ -216,33 +230,6 @@ function resolveFetch(provided: FetchFunction | undefined): FetchFunction {
   }
   // Called through globalThis: browsers refuse a detached `fetch` ("Illegal invocation").
   return (input, init) => globalThis.fetch(input, init);
-}
-
-function resolveRetryPolicy(reconnect: EnclaveClientOptions['reconnect']): RetryPolicy {
-  const policy: RetryPolicy = {
-    maxAttempts: reconnect?.maxAttempts ?? CLIENT_DEFAULTS.maxAttempts,
-    initialDelay: reconnect?.initialDelay ?? CLIENT_DEFAULTS.initialDelay,
-    maxDelay: reconnect?.maxDelay ?? CLIENT_DEFAULTS.maxDelay,
-    backoffMultiplier: reconnect?.backoffMultiplier ?? CLIENT_DEFAULTS.backoffMultiplier,
-    jitter: reconnect?.jitter ?? CLIENT_DEFAULTS.jitter,
-  };
-  const maxAttempts = policy.maxAttempts;
-  if (!(maxAttempts >= 0) || (Number.isFinite(maxAttempts) && !Number.isInteger(maxAttempts))) {
-    throw new EnclaveError(
-      'CONFIGURATION_ERROR',
-      `reconnect.maxAttempts must be an integer ≥ 0 or Infinity, got ${maxAttempts}`,
-    );
-  }
-  const checks: [boolean, string, number][] = [
-    [policy.initialDelay >= 0, 'reconnect.initialDelay must be ≥ 0', policy.initialDelay],
-    [policy.maxDelay >= 0, 'reconnect.maxDelay must be ≥ 0', policy.maxDelay],
-    [policy.backoffMultiplier >= 1, 'reconnect.backoffMultiplier must be ≥ 1', policy.backoffMultiplier],
-    [policy.jitter >= 0 && policy.jitter <= 1, 'reconnect.jitter must be between 0 and 1', policy.jitter],
-  ];
-  for (const [valid, message, value] of checks) {
-    if (!valid) throw new EnclaveError('CONFIGURATION_ERROR', `${message}, got ${String(value)}`);
-  }
-  return policy;
 }
 
 function checkTools(tools: ClientTools, name: string): ClientTools {

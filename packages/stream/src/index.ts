@@ -44,19 +44,32 @@ export { createSessionCipher } from './crypto/session-cipher.js';
 
 // --- reconnect and transport ---
 
+export { abortableDelay } from './reconnect/abortable-delay.js';
 export type { BackoffOptions } from './reconnect/compute-backoff-delay.js';
 export { computeBackoffDelay, DEFAULT_BACKOFF_OPTIONS } from './reconnect/compute-backoff-delay.js';
+export { ConnectionLost } from './reconnect/connection-lost.js';
 export type {
   ReconnectingStreamOptions,
   ReconnectingStreamState,
   ReconnectOptions,
-  SequencedMessage,
 } from './reconnect/reconnecting-stream.js';
 export { RECONNECTING_STREAM_DEFAULTS, ReconnectingStream } from './reconnect/reconnecting-stream.js';
 export type { ReplayBufferOptions, ReplayRange } from './reconnect/replay-buffer.js';
 export { ReplayBuffer } from './reconnect/replay-buffer.js';
-export type { SequenceCheck } from './reconnect/sequence-tracker.js';
+export type { ResumableBatches, ResumableOpen, ResumableOptions } from './reconnect/resumable.js';
+export { ResumableReader, resumable } from './reconnect/resumable.js';
+export type { RetryPolicy } from './reconnect/retry-policy.js';
+export {
+  DEFAULT_HEARTBEAT_TIMEOUT,
+  DEFAULT_RETRY_POLICY,
+  resolveRetryPolicy,
+} from './reconnect/retry-policy.js';
+export type { GiveUpContext } from './reconnect/retry-schedule.js';
+export { RetrySchedule } from './reconnect/retry-schedule.js';
+export type { SequenceCheck, SequencedMessage } from './reconnect/sequence-tracker.js';
 export { SequenceTracker } from './reconnect/sequence-tracker.js';
+export type { TransportSubscriptionOptions } from './reconnect/subscribe-over-transport.js';
+export { subscribeOverTransport } from './reconnect/subscribe-over-transport.js';
 export { createInMemoryTransportPair } from './transport/in-memory-transport.js';
 export type { Transport } from './transport/transport.js';
 export type { WebSocketConstructor, WebSocketEventLike, WebSocketLike } from './transport/web-socket-like.js';

@@ -1,8 +1,12 @@
+import { StreamEncoder } from '@enclave-vm/stream';
 import type { StreamEvent } from '@enclave-vm/types';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from '../options/broker-options.js';
 import type { ActiveStreams } from './active-streams.js';
 import { pumpEvents } from './pump-events.js';
+
+/** Frames each event as one NDJSON line (stateless: one serves every stream). */
+const encoder = new StreamEncoder<StreamEvent>();
 
 /** Options of {@link sendEventStream}. */
 export interface SendEventStreamOptions {
@@ -67,7 +71,7 @@ export async function sendEventStream(
           response.cork();
           process.nextTick(uncork);
         }
-        if (!response.write(`${JSON.stringify(event)}\n`)) return waitForDrain(response, stream.signal);
+        if (!response.write(encoder.encode(event))) return waitForDrain(response, stream.signal);
       },
       options.first,
     );

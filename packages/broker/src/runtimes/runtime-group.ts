@@ -9,7 +9,12 @@ import {
   type SessionExecutor,
   silentLogger,
 } from '@enclave-vm/runtime';
-import { computeBackoffDelay } from '@enclave-vm/stream';
+import {
+  DEFAULT_RETRY_POLICY,
+  type RetryPolicy,
+  RetrySchedule,
+  resolveRetryPolicy,
+} from '@enclave-vm/stream';
 import { EnclaveError, toEnclaveError } from '@enclave-vm/types';
 import type { Logger } from '../options/broker-options.js';
 import { createEndedExecution } from './ended-execution.js';
@@ -27,12 +32,16 @@ export interface RuntimeReconnectOptions {
   jitter: number;
 }
 
-/** Reconnection defaults: 250 ms, doubling, at most 10 s, half of it random. */
+/**
+ * Reconnection defaults: the wire's retry policy (doubling, half of each delay random), starting
+ * sooner (250 ms) and capped lower (10 s) because a broker's runtime workers are close by; the
+ * group never gives up on a worker.
+ */
 export const DEFAULT_RUNTIME_RECONNECT_OPTIONS: Readonly<RuntimeReconnectOptions> = Object.freeze({
   initialDelay: 250,
   maxDelay: 10_000,
-  backoffMultiplier: 2,
-  jitter: 0.5,
+  backoffMultiplier: DEFAULT_RETRY_POLICY.backoffMultiplier,
+  jitter: DEFAULT_RETRY_POLICY.jitter,
 });
 
 /** Options of {@link RuntimeGroup}. */
@@ -84,7 +93,8 @@ interface Member {
   readonly url: string;
   connection: RuntimeConnection | undefined;
   connecting: boolean;
-  failedAttempts: number;
+  /** Counts the failed attempts since the worker was last connected and spaces the next ones. */
+  readonly retry: RetrySchedule;
   retryTimer: NodeJS.Timeout | undefined;
   lastError: EnclaveError | undefined;
   removed: boolean;
@@ -112,7 +122,7 @@ export class RuntimeGroup implements SessionExecutor {
   private readonly members = new Map<string, Member>();
   private readonly listeners: ListenerSets = { connect: new Set(), disconnect: new Set() };
   private readonly logger: Logger;
-  private readonly reconnect: RuntimeReconnectOptions;
+  private readonly reconnect: RetryPolicy;
   private readonly startupTimeout: number;
   private started = false;
   private closing: Promise<void> | undefined;
@@ -124,9 +134,11 @@ export class RuntimeGroup implements SessionExecutor {
 
   constructor(private readonly options: RuntimeGroupOptions = {}) {
     this.logger = options.logger ?? silentLogger;
-    this.reconnect = { ...DEFAULT_RUNTIME_RECONNECT_OPTIONS, ...options.reconnect };
     // Throws CONFIGURATION_ERROR now rather than at the first reconnection.
-    computeBackoffDelay(1, this.reconnect);
+    this.reconnect = resolveRetryPolicy(
+      { ...options.reconnect, maxAttempts: Number.POSITIVE_INFINITY },
+      { ...DEFAULT_RUNTIME_RECONNECT_OPTIONS, maxAttempts: Number.POSITIVE_INFINITY },
+    );
     this.startupTimeout = options.startupTimeout ?? 10_000;
     if (!Number.isInteger(this.startupTimeout) || this.startupTimeout < 0) {
       throw new EnclaveError(
@@ -136,7 +148,7 @@ export class RuntimeGroup implements SessionExecutor {
     }
     const urls =
       options.urls === undefined || options.urls.length === 0 ? [] : validateRuntimeUrls(options.urls);
-    for (const url of urls) this.members.set(url, newMember(url));
+    for (const url of urls) this.members.set(url, newMember(url, this.reconnect));
   }
 
   /** Sessions started through the group and not yet ended. */
@@ -242,7 +254,7 @@ export class RuntimeGroup implements SessionExecutor {
     if (valid === undefined || this.members.has(valid)) {
       throw new EnclaveError('CONFIGURATION_ERROR', `The runtime group already has the worker ${url}`);
     }
-    const member = newMember(valid);
+    const member = newMember(valid, this.reconnect);
     this.members.set(valid, member);
     if (this.started) this.connect(member);
   }
@@ -347,7 +359,7 @@ export class RuntimeGroup implements SessionExecutor {
           return;
         }
         member.connection = connection;
-        member.failedAttempts = 0;
+        member.retry.reset();
         member.lastError = undefined;
         void connection.closed.then((info) => this.handleClose(member, connection, info));
         const status = this.statusOf(member);
@@ -385,12 +397,15 @@ export class RuntimeGroup implements SessionExecutor {
   }
 
   private scheduleReconnect(member: Member): void {
-    member.failedAttempts += 1;
-    const delay = computeBackoffDelay(member.failedAttempts, this.reconnect);
-    const level = member.failedAttempts === 1 || isConfigurationFailure(member.lastError) ? 'warn' : 'debug';
+    const delay = member.retry.fail(
+      member.lastError ??
+        new EnclaveError('RUNTIME_UNAVAILABLE', `Runtime worker ${member.url} is unreachable`),
+    );
+    const attempt = member.retry.failedAttempts;
+    const level = attempt === 1 || isConfigurationFailure(member.lastError) ? 'warn' : 'debug';
     this.logger[level]('Runtime worker unreachable; retrying', {
       url: member.url,
-      attempt: member.failedAttempts,
+      attempt,
       retryInMs: Math.round(delay),
       error: member.lastError?.message,
     });
@@ -408,7 +423,7 @@ export class RuntimeGroup implements SessionExecutor {
       workerId: connection?.hello.workerId,
       activeSessions: connection === undefined ? 0 : estimateActive(connection),
       maxSessions: connected && connection !== undefined ? capacityOf(connection) : 0,
-      failedAttempts: member.failedAttempts,
+      failedAttempts: member.retry.failedAttempts,
       lastError: member.lastError,
     };
   }
@@ -434,12 +449,12 @@ export class RuntimeGroup implements SessionExecutor {
   }
 }
 
-function newMember(url: string): Member {
+function newMember(url: string, policy: RetryPolicy): Member {
   return {
     url,
     connection: undefined,
     connecting: false,
-    failedAttempts: 0,
+    retry: new RetrySchedule(policy),
     retryTimer: undefined,
     lastError: undefined,
     removed: false,

@@ -1,8 +1,6 @@
-import { computeBackoffDelay } from '@enclave-vm/stream';
+import { abortableDelay, computeBackoffDelay, type RetryPolicy } from '@enclave-vm/stream';
 import { EnclaveError, toEnclaveError, type ValidationResult } from '@enclave-vm/types';
 import type { FetchFunction, HeadersOption, HeaderValues } from '../enclave-client-options.js';
-import { delay } from '../shared/delay.js';
-import type { RetryPolicy } from '../shared/retry-policy.js';
 import { errorFromResponse } from './error-from-response.js';
 
 /** Options of {@link BrokerHttp}. */
@@ -92,7 +90,7 @@ export class BrokerHttp {
         if (options.retryNetworkFailures !== true || failure.code !== 'CONNECTION_CLOSED') throw failure;
         failedAttempts++;
         if (failedAttempts > this.retry.maxAttempts) throw failure;
-        const waited = await delay(computeBackoffDelay(failedAttempts, this.retry), options.signal);
+        const waited = await abortableDelay(computeBackoffDelay(failedAttempts, this.retry), options.signal);
         if (!waited) throw this.networkError(options.signal?.reason, what, options.signal);
         continue;
       }

@@ -1,4 +1,4 @@
-import type { WebSocketConstructor } from '@enclave-vm/stream';
+import { resumable } from '@enclave-vm/stream';
 import {
   CancelSessionResponseSchema,
   EnclaveError,
@@ -10,7 +10,6 @@ import {
   toEnclaveError,
   validate,
 } from '@enclave-vm/types';
-import type { ClientTransport } from '../enclave-client-options.js';
 import { SessionEncryption } from '../encryption/session-encryption.js';
 import type { FollowOptions } from '../execute-options.js';
 import type { ExecutionOutcome } from '../execution-outcome.js';
@@ -20,9 +19,9 @@ import { reportError } from '../shared/report-error.js';
 import { createSessionStore, type SessionRecorder, type SessionStore } from '../store/session-store.js';
 import type { ClientTools } from '../tools/client-tool.js';
 import { ClientToolRunner, type ToolAnswer } from '../tools/client-tool-runner.js';
-import type { BatchOutcome } from '../transport/batch-handler.js';
-import { followOverHttp, NDJSON_MIME_TYPE } from '../transport/follow-over-http.js';
-import { followOverWebSocket } from '../transport/follow-over-web-socket.js';
+import type { EventSource, EventSourceContext } from '../transport/event-source.js';
+import { NDJSON_MIME_TYPE } from '../transport/http-event-source.js';
+import { checkEnvelopes, type Envelope } from './event-envelope.js';
 import { EventIntake } from './event-intake.js';
 import { EventLog } from './event-log.js';
 import { type EventSelection, selectEvents } from './event-selection.js';
@@ -46,18 +45,10 @@ export interface SessionRunSetup {
   options: FollowOptions;
   /** The client's tools merged with the call's. */
   tools: ClientTools;
-  transport: ClientTransport;
-  WebSocket: WebSocketConstructor | undefined;
-  webSocketToken: string | (() => string | Promise<string>) | undefined;
+  /** Makes the source the session's events are read from (HTTP or WebSocket). */
+  createSource: (context: EventSourceContext) => EventSource;
   heartbeatTimeout: number;
 }
-
-/**
- * Lines an encrypted session reads ahead while a batch is being opened (about 1–2 MB of events).
- * Opening is the slow step there: reading on keeps the connection drained (fetch's body handling
- * gets very slow when it is left full) and gives the next batch many events to decrypt at once.
- */
-const ENCRYPTED_READ_AHEAD_LINES = 8192;
 
 /** Codes of a refused tool result that only mean the answer is no longer needed. */
 const STALE_ANSWER_CODES: ReadonlySet<string> = new Set([
@@ -68,9 +59,10 @@ const STALE_ANSWER_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * One session followed by the client: starts or resumes it, reads its events through a transport
- * with resume, opens them when encrypted, answers client tools, and feeds the handle's iteration,
- * `events`, callbacks, store and `result`.
+ * One session followed by the client: starts or resumes it, reads its events from its source
+ * through the wire's resumable reader (which resumes, de-duplicates and orders them), opens them
+ * when encrypted, answers client tools, and feeds the handle's iteration, `events`, callbacks,
+ * store and `result`.
  */
 export class SessionRun implements ExecutionSession {
   readonly ready: Promise<string>;
@@ -189,6 +181,7 @@ export class SessionRun implements ExecutionSession {
       body.encryption = { publicKey: await this.encryption.publicKey() };
     }
     this.intake = new EventIntake({ encryption: this.encryption });
+    const source = this.createSource();
     const response = await this.setup.http.send('POST', '/execute', {
       body,
       accept: NDJSON_MIME_TYPE,
@@ -196,26 +189,8 @@ export class SessionRun implements ExecutionSession {
     });
     const sessionId = response.headers.get('x-session-id');
     if (sessionId !== null && sessionId !== '') this.setSessionId(sessionId);
-    const filtered = this.selection.wireFilter !== undefined;
-    if (this.setup.transport === 'http') {
-      await followOverHttp({
-        http: this.setup.http,
-        sessionId: () => this.currentSessionId,
-        initial: { response, filtered },
-        nextSeq: () => this.intake.nextSeq,
-        onBatch: (lines, linesFiltered) => this.receive(lines, linesFiltered),
-        signal: this.stopController.signal,
-        heartbeatTimeout: this.setup.heartbeatTimeout,
-        readAhead: this.encryption === undefined ? 0 : ENCRYPTED_READ_AHEAD_LINES,
-      });
-      return;
-    }
-    // The WebSocket carries the events; the execute answer only had to name the session.
-    await response.body?.cancel().catch(() => undefined);
-    if (this.currentSessionId === undefined) {
-      throw new EnclaveError('PROTOCOL_ERROR', 'POST /execute answered without an x-session-id header');
-    }
-    await this.followOverWebSocket(this.currentSessionId);
+    await source.adopt(response, this.selection.wireFilter !== undefined);
+    await this.follow(source, 1);
   }
 
   private async resume(
@@ -224,12 +199,14 @@ export class SessionRun implements ExecutionSession {
     keyPair: CryptoKeyPair | undefined,
   ): Promise<void> {
     this.setSessionId(sessionId);
+    let readFrom = fromSeq;
     if (keyPair !== undefined) {
       this.encryption = await SessionEncryption.create(keyPair);
       // The keys come from session_init (seq 1): read from there, deliver from fromSeq.
       this.intake = new EventIntake({ encryption: this.encryption, deliverFrom: fromSeq });
+      readFrom = 1;
     } else {
-      this.intake = new EventIntake({ lastSeq: fromSeq - 1 });
+      this.intake = new EventIntake();
     }
     this.intake.expectSession(sessionId);
     const info = await this.setup.http.json(
@@ -241,41 +218,38 @@ export class SessionRun implements ExecutionSession {
     const pending = new Set(info.pendingToolCalls ?? []);
     const lastSeq = info.lastSeq ?? 0;
     this.answeredBefore = (callId, seq) => seq <= lastSeq && !pending.has(callId);
-    if (this.setup.transport === 'http') {
-      await followOverHttp({
-        http: this.setup.http,
-        sessionId: () => sessionId,
-        nextSeq: () => this.intake.nextSeq,
-        onBatch: (lines, filtered) => this.receive(lines, filtered),
-        signal: this.stopController.signal,
-        heartbeatTimeout: this.setup.heartbeatTimeout,
-        readAhead: this.encryption === undefined ? 0 : ENCRYPTED_READ_AHEAD_LINES,
-      });
-      return;
-    }
-    await this.followOverWebSocket(sessionId);
+    await this.follow(this.createSource(), readFrom);
   }
 
-  private async followOverWebSocket(sessionId: string): Promise<void> {
-    const token = this.setup.webSocketToken;
-    await followOverWebSocket({
-      url: this.setup.http.webSocketUrl('/sessions/stream'),
-      sessionId,
-      fromSeq: this.intake.nextSeq,
-      WebSocket: this.setup.WebSocket,
-      token: typeof token === 'function' ? await token() : token,
-      retry: this.setup.http.retry,
-      heartbeatTimeout: this.setup.heartbeatTimeout,
-      onBatch: (lines, filtered) => this.receive(lines, filtered),
-      signal: this.stopController.signal,
-      coalesce: this.encryption !== undefined,
+  private createSource(): EventSource {
+    return this.setup.createSource({
+      sessionId: () => this.currentSessionId,
+      encrypted: this.encryption !== undefined,
     });
   }
 
-  /** Takes a batch of received lines: each new event is handled once, in order. */
-  private async receive(lines: unknown[], filtered: boolean): Promise<BatchOutcome> {
+  /**
+   * Reads the session's events from `fromSeq` through the resumable reader until `final` (or until
+   * the run stops): the source delivers lines, the reader resumes and orders them, the intake opens them.
+   */
+  private async follow(source: EventSource, fromSeq: number): Promise<void> {
+    const reader = resumable(checkEnvelopes(source.open), {
+      fromSeq,
+      retry: this.setup.http.retry,
+      heartbeatTimeout: this.setup.heartbeatTimeout,
+      signal: this.stopController.signal,
+      describe: () => `the event stream of session ${this.currentSessionId ?? '(unknown)'}`,
+      details: () => ({ sessionId: this.currentSessionId }),
+    });
+    for await (const batch of reader) {
+      if ((await this.receive(batch)) === 'final') return;
+    }
+  }
+
+  /** Takes a batch of new events: each is handled once, in order. Resolves `final` once the session ended. */
+  private async receive(envelopes: readonly Envelope[]): Promise<'final' | 'continue'> {
     if (this.finished) return 'final';
-    const { events, gap, failure } = await this.intake.accept(lines, filtered);
+    const { events, failure } = await this.intake.accept(envelopes);
     if (this.finished) return 'final';
     const predicate = this.selection.predicate;
     const delivered: StreamEvent[] = [];
@@ -302,7 +276,7 @@ export class SessionRun implements ExecutionSession {
     }
     // The events before a refused line are delivered; the refused one never is.
     if (failure !== undefined) throw failure;
-    return gap ? 'gap' : 'continue';
+    return 'continue';
   }
 
   /** What the client itself does with an event, whether or not it is delivered. */

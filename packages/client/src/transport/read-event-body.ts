@@ -1,59 +1,32 @@
-import { StreamDecoder } from '@enclave-vm/stream';
+import { ConnectionLost, StreamDecoder } from '@enclave-vm/stream';
 import { EnclaveError, toEnclaveError } from '@enclave-vm/types';
-import type { BatchHandler, BatchOutcome } from './batch-handler.js';
-
-/** How reading one response ended: after `final`, or broken (with why), or stopped on purpose. */
-export type BodyOutcome = { kind: 'final' } | { kind: 'broken'; reason: EnclaveError } | { kind: 'stopped' };
 
 /** Options of {@link readEventBody}. */
 export interface ReadEventBodyOptions {
-  /** Whether the broker filters this stream. */
-  filtered: boolean;
-  onBatch: BatchHandler;
-  /** Stops the reading. */
+  /** Stops the reading and cancels the body. */
   signal: AbortSignal;
-  /** Ms without a byte after which the connection counts as dead; 0 for never. */
-  heartbeatTimeout: number;
   /**
-   * When positive, reading goes on while `onBatch` handles a batch, until this many lines wait;
-   * the lines that arrived meanwhile are handed over as the next batch. Off (0) reads only after
-   * each batch was handled. @default 0
+   * When positive, reading goes on while the consumer handles a batch, until this many lines wait;
+   * the lines that arrived meanwhile are handed over as the next batch. Off (0) reads only when the
+   * consumer asks for the next batch.
+   * @default 0
    */
   readAhead?: number;
 }
 
-/** What one read of the body gave. */
-type ChunkRead = { kind: 'chunk'; chunk: Uint8Array } | { kind: 'ended'; outcome: BodyOutcome };
-
-/** What the read-ahead loop waits for: a read or the handling of a batch. */
-type Step = { kind: 'read'; read: ChunkRead } | { kind: 'handled'; outcome: BatchOutcome };
-
-/** The body outcome a batch outcome ends the reading with, or undefined to go on. */
-function toBodyOutcome(outcome: BatchOutcome): BodyOutcome | undefined {
-  if (outcome === 'final') return { kind: 'final' };
-  if (outcome === 'gap') {
-    return {
-      kind: 'broken',
-      reason: new EnclaveError('PROTOCOL_ERROR', 'The event stream skipped a seq; resuming from it'),
-    };
-  }
-  return undefined;
-}
-
 /**
- * Reads an NDJSON event response chunk by chunk and hands each chunk's complete lines to `onBatch`
- * at once (one call per network read, not per event). A line cut by a dropped connection is
- * discarded, not parsed. Errors of `onBatch` are thrown; every way the connection can fail is
- * returned as `broken`, so that the caller resumes.
+ * Reads an NDJSON event response and yields each network read's complete lines as one batch (an
+ * empty batch for a read that completed no line, so the reader knows the connection is alive). A
+ * line cut by a dropped connection is discarded, not parsed. The iteration ends when the body ends
+ * or `signal` aborts; a failed read throws `CONNECTION_CLOSED`, a line that cannot be decoded a
+ * {@link ConnectionLost}, both of which make a resumable reader resume.
  */
-export async function readEventBody(response: Response, options: ReadEventBodyOptions): Promise<BodyOutcome> {
+export async function* readEventBody(
+  response: Response,
+  options: ReadEventBodyOptions,
+): AsyncGenerator<unknown[], void, undefined> {
   const body = response.body;
-  if (body === null) {
-    return {
-      kind: 'broken',
-      reason: new EnclaveError('CONNECTION_CLOSED', 'The event response has no body'),
-    };
-  }
+  if (body === null) throw new EnclaveError('CONNECTION_CLOSED', 'The event response has no body');
   const reader = body.getReader();
   const decoder = new StreamDecoder<unknown>();
   let lines: unknown[] = [];
@@ -64,121 +37,96 @@ export async function readEventBody(response: Response, options: ReadEventBodyOp
   decoder.on('error', (error) => {
     decodeFailure ??= error;
   });
-
-  let timedOut: EnclaveError | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const disarm = (): void => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-  };
-  const arm = (): void => {
-    disarm();
-    if (options.heartbeatTimeout <= 0) return;
-    timer = setTimeout(() => {
-      timedOut = new EnclaveError(
-        'HEARTBEAT_TIMEOUT',
-        `No data from the broker within ${options.heartbeatTimeout} ms`,
-      );
-      reader.cancel(timedOut).catch(() => undefined);
-    }, options.heartbeatTimeout);
-  };
+  const { signal } = options;
   const onAbort = (): void => {
-    reader.cancel(options.signal.reason).catch(() => undefined);
+    reader.cancel(signal.reason).catch(() => undefined);
   };
-  options.signal.addEventListener('abort', onAbort, { once: true });
+  signal.addEventListener('abort', onAbort, { once: true });
 
-  /** One read of the body: a chunk, or how the reading ended. */
-  const readChunk = async (): Promise<ChunkRead> => {
-    arm();
+  /** One read into `lines`: false when the body ended or the reading stopped. */
+  const readChunk = async (): Promise<boolean> => {
+    let read: ReadableStreamReadResult<Uint8Array>;
     try {
-      const read = await reader.read();
-      disarm();
-      if (read.done) {
-        if (options.signal.aborted) return { kind: 'ended', outcome: { kind: 'stopped' } };
-        return {
-          kind: 'ended',
-          outcome: {
-            kind: 'broken',
-            reason: timedOut ?? new EnclaveError('CONNECTION_CLOSED', 'The event stream ended before final'),
-          },
-        };
-      }
-      return { kind: 'chunk', chunk: read.value };
+      read = await reader.read();
     } catch (error) {
-      disarm();
-      if (options.signal.aborted) return { kind: 'ended', outcome: { kind: 'stopped' } };
-      return {
-        kind: 'ended',
-        outcome: { kind: 'broken', reason: timedOut ?? toEnclaveError(error, 'CONNECTION_CLOSED') },
-      };
+      if (signal.aborted) return false;
+      throw toEnclaveError(error, 'CONNECTION_CLOSED');
     }
+    if (read.done) return false;
+    decoder.write(read.value);
+    return true;
+  };
+  const take = (): unknown[] => {
+    const batch = lines;
+    lines = [];
+    return batch;
   };
 
   try {
-    if (!(options.readAhead !== undefined && options.readAhead > 0)) {
-      for (;;) {
-        if (options.signal.aborted) return { kind: 'stopped' };
-        const read = await readChunk();
-        if (read.kind !== 'chunk') return read.outcome;
-        decoder.write(read.chunk);
-        if (lines.length > 0) {
-          const batch = lines;
-          lines = [];
-          const outcome = toBodyOutcome(await options.onBatch(batch, options.filtered));
-          if (outcome !== undefined) return outcome;
-        }
-        if (decodeFailure !== undefined) return { kind: 'broken', reason: decodeFailure };
+    const readAhead = options.readAhead ?? 0;
+    if (readAhead <= 0) {
+      while (!signal.aborted && (await readChunk())) {
+        yield take();
+        if (decodeFailure !== undefined) throw new ConnectionLost(decodeFailure);
       }
+      return;
     }
-    // Read ahead: the next reads go on while a batch is handled (up to `readAhead` lines waiting),
-    // and the lines that arrived meanwhile make the next batch.
-    const readAhead = options.readAhead;
-    let reading: Promise<Step> | undefined;
-    let handling: Promise<Step> | undefined;
-    let ended: BodyOutcome | undefined;
-    for (;;) {
-      if (handling === undefined) {
-        if (lines.length > 0) {
-          const batch = lines;
-          lines = [];
-          handling = options
-            .onBatch(batch, options.filtered)
-            .then((outcome) => ({ kind: 'handled', outcome }));
-        } else if (ended !== undefined) {
-          return ended;
-        } else if (decodeFailure !== undefined) {
-          return { kind: 'broken', reason: decodeFailure };
+    // Read ahead: a pump reads on while the consumer handles a batch (up to `readAhead` lines
+    // waiting), and what arrived meanwhile makes the next batch.
+    let chunks = 0;
+    let ended = false;
+    let readFailure: unknown;
+    let wake: (() => void) | undefined;
+    let room: (() => void) | undefined;
+    const pump = async (): Promise<void> => {
+      try {
+        for (;;) {
+          while (lines.length >= readAhead && !signal.aborted) {
+            await new Promise<void>((resolve) => {
+              room = resolve;
+            });
+          }
+          if (signal.aborted || !(await readChunk())) break;
+          chunks++;
+          wake?.();
+          if (decodeFailure !== undefined) break;
         }
+      } catch (error) {
+        readFailure = error;
       }
-      if (
-        reading === undefined &&
-        ended === undefined &&
-        decodeFailure === undefined &&
-        lines.length < readAhead
-      ) {
-        if (options.signal.aborted) ended = { kind: 'stopped' };
-        else reading = readChunk().then((read) => ({ kind: 'read', read }));
+      ended = true;
+      wake?.();
+    };
+    const stopPump = (): void => room?.();
+    signal.addEventListener('abort', stopPump, { once: true });
+    void pump();
+    try {
+      for (;;) {
+        if (chunks === 0 && !ended) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+          continue;
+        }
+        if (chunks > 0) {
+          chunks = 0;
+          const batch = take();
+          room?.();
+          room = undefined;
+          yield batch;
+          continue;
+        }
+        if (readFailure !== undefined) throw readFailure;
+        if (decodeFailure !== undefined) throw new ConnectionLost(decodeFailure);
+        return;
       }
-      if (reading === undefined && handling === undefined) continue;
-      const step = await (reading === undefined
-        ? handling
-        : handling === undefined
-          ? reading
-          : Promise.race([reading, handling]));
-      if (step === undefined) continue;
-      if (step.kind === 'handled') {
-        handling = undefined;
-        const outcome = toBodyOutcome(step.outcome);
-        if (outcome !== undefined) return outcome;
-        continue;
-      }
-      reading = undefined;
-      if (step.read.kind === 'chunk') decoder.write(step.read.chunk);
-      else ended = step.read.outcome;
+    } finally {
+      signal.removeEventListener('abort', stopPump);
+      room?.();
     }
   } finally {
-    disarm();
-    options.signal.removeEventListener('abort', onAbort);
+    signal.removeEventListener('abort', onAbort);
     reader.cancel().catch(() => undefined);
   }
 }

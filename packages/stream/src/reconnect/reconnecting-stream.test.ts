@@ -427,7 +427,7 @@ describe('ReconnectingStream', () => {
     ).not.toThrow();
   });
 
-  it('tells Node 20 users to pass a WebSocket class when there is no global one', () => {
+  it('tells Node 20 users to install ws when there is no global WebSocket and this build cannot load it', () => {
     const hasGlobal = 'WebSocket' in globalThis;
     expect(hasGlobal).toBe(false);
     expect(() => new ReconnectingStream({ url: 'ws://127.0.0.1:1', sessionId: SESSION })).toThrow(

@@ -1,7 +1,5 @@
 import {
   EnclaveError,
-  getErrorCodeInfo,
-  StreamErrorMessageSchema,
   type SubscribeMessage,
   SubscribeMessageSchema,
   toEnclaveError,
@@ -11,12 +9,16 @@ import {
 import type { Transport } from '../transport/transport.js';
 import { resolveWebSocketConstructor, type WebSocketConstructor } from '../transport/web-socket-like.js';
 import { WebSocketTransport } from '../transport/web-socket-transport.js';
+import type { BackoffOptions } from './compute-backoff-delay.js';
+import { type ResumableReader, resumable } from './resumable.js';
 import {
-  type BackoffOptions,
-  computeBackoffDelay,
-  DEFAULT_BACKOFF_OPTIONS,
-} from './compute-backoff-delay.js';
-import { SequenceTracker } from './sequence-tracker.js';
+  DEFAULT_HEARTBEAT_TIMEOUT,
+  DEFAULT_RETRY_POLICY,
+  type RetryPolicy,
+  resolveRetryPolicy,
+} from './retry-policy.js';
+import type { SequencedMessage } from './sequence-tracker.js';
+import { subscribeOverTransport } from './subscribe-over-transport.js';
 
 /**
  * Where a {@link ReconnectingStream} is: `idle` before `connect()`, `connecting` until the first
@@ -35,14 +37,6 @@ export interface ReconnectOptions extends Partial<BackoffOptions> {
   maxAttempts?: number;
 }
 
-/** The smallest shape of an event the stream can order: a positive integer `seq` and a `type`. */
-export interface SequencedMessage {
-  /** Position in the session's stream, from 1. */
-  seq: number;
-  /** Event type; `final` ends the stream. */
-  type: string;
-}
-
 /** Options of {@link ReconnectingStream}. */
 export interface ReconnectingStreamOptions<TMessage extends SequencedMessage = WireEvent> {
   /** WebSocket address of the event stream, e.g. `wss://broker.example.com/sessions/stream`. */
@@ -59,8 +53,8 @@ export interface ReconnectingStreamOptions<TMessage extends SequencedMessage = W
   /** Called once per event, in `seq` order, never twice for one seq. */
   onMessage?: (message: TMessage) => void;
   /**
-   * The `WebSocket` class. Node 20 has no global one: pass `WebSocket` from the `ws` package.
-   * @default globalThis.WebSocket
+   * The `WebSocket` class.
+   * @default globalThis.WebSocket, else (in Node 20) the `ws` package's when it is installed
    */
   WebSocket?: WebSocketConstructor;
   /** Subprotocols offered in each handshake. */
@@ -101,11 +95,10 @@ interface PendingSend {
   readonly reject: (error: EnclaveError) => void;
 }
 
-/** Defaults of {@link ReconnectOptions} and the heartbeat timeout. */
+/** Defaults of {@link ReconnectOptions} and the heartbeat timeout: the wire's defaults. */
 export const RECONNECTING_STREAM_DEFAULTS = Object.freeze({
-  maxAttempts: 10,
-  ...DEFAULT_BACKOFF_OPTIONS,
-  heartbeatTimeout: 60_000,
+  ...DEFAULT_RETRY_POLICY,
+  heartbeatTimeout: DEFAULT_HEARTBEAT_TIMEOUT,
   fromSeq: 1,
 });
 
@@ -114,7 +107,8 @@ export const RECONNECTING_STREAM_DEFAULTS = Object.freeze({
  * reconnects with exponential backoff and resubscribes from the first seq it has not delivered, so
  * every event reaches `onMessage` exactly once and in order. It ends after delivering `final`, on
  * `close()`, on a non-retryable `stream_error` from the server, or after `maxAttempts` consecutive
- * failed attempts (`RECONNECT_FAILED`).
+ * failed attempts (`RECONNECT_FAILED`). A callback-style layer over the wire's resumable reader
+ * (`resumable` with `subscribeOverTransport`), which does the resuming.
  *
  * @example
  * const stream = new ReconnectingStream({
@@ -128,18 +122,16 @@ export const RECONNECTING_STREAM_DEFAULTS = Object.freeze({
  */
 export class ReconnectingStream<TMessage extends SequencedMessage = WireEvent> {
   private readonly options: ReconnectingStreamOptions<TMessage>;
-  private readonly backoff: BackoffOptions;
-  private readonly maxAttempts: number;
+  private readonly retry: RetryPolicy;
   private readonly heartbeatTimeout: number;
+  private readonly fromSeq: number;
   private readonly createTransport: (url: string) => Transport;
-  private readonly tracker: SequenceTracker;
   private readonly outgoing: PendingSend[] = [];
+  private readonly stopController = new AbortController();
 
   private currentState: ReconnectingStreamState = 'idle';
+  private reader: ResumableReader<TMessage> | undefined;
   private transport: Transport | undefined;
-  private failedAttempts = 0;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   private connecting: Promise<void> | undefined;
   private settleConnect: ((error?: EnclaveError) => void) | undefined;
   private flushing = false;
@@ -147,24 +139,7 @@ export class ReconnectingStream<TMessage extends SequencedMessage = WireEvent> {
   /** Validates the options; throws `CONFIGURATION_ERROR` when one is invalid or no `WebSocket` exists. */
   constructor(options: ReconnectingStreamOptions<TMessage>) {
     this.options = options;
-    const reconnect = options.reconnect ?? {};
-    this.backoff = {
-      initialDelay: reconnect.initialDelay ?? RECONNECTING_STREAM_DEFAULTS.initialDelay,
-      maxDelay: reconnect.maxDelay ?? RECONNECTING_STREAM_DEFAULTS.maxDelay,
-      backoffMultiplier: reconnect.backoffMultiplier ?? RECONNECTING_STREAM_DEFAULTS.backoffMultiplier,
-      jitter: reconnect.jitter ?? RECONNECTING_STREAM_DEFAULTS.jitter,
-    };
-    // Computing one delay validates the backoff options now rather than at the first drop.
-    computeBackoffDelay(1, this.backoff);
-    this.maxAttempts = reconnect.maxAttempts ?? RECONNECTING_STREAM_DEFAULTS.maxAttempts;
-    if (
-      !(this.maxAttempts >= 0) ||
-      (Number.isFinite(this.maxAttempts) && !Number.isInteger(this.maxAttempts))
-    ) {
-      throw configurationError(
-        `reconnect.maxAttempts must be an integer ≥ 0 or Infinity, got ${this.maxAttempts}`,
-      );
-    }
+    this.retry = resolveRetryPolicy(options.reconnect);
     this.heartbeatTimeout = options.heartbeatTimeout ?? RECONNECTING_STREAM_DEFAULTS.heartbeatTimeout;
     if (!(this.heartbeatTimeout >= 0)) {
       throw configurationError(`heartbeatTimeout must be ≥ 0, got ${this.heartbeatTimeout}`);
@@ -172,10 +147,9 @@ export class ReconnectingStream<TMessage extends SequencedMessage = WireEvent> {
     if (typeof options.url !== 'string' || options.url === '') {
       throw configurationError('url must be a non-empty string');
     }
-    const fromSeq = options.fromSeq ?? RECONNECTING_STREAM_DEFAULTS.fromSeq;
-    const subscribe = validate(SubscribeMessageSchema, this.subscribeMessage(fromSeq));
+    this.fromSeq = options.fromSeq ?? RECONNECTING_STREAM_DEFAULTS.fromSeq;
+    const subscribe = validate(SubscribeMessageSchema, this.subscribeMessage(this.fromSeq));
     if (!subscribe.success) throw configurationError(`Invalid stream options: ${subscribe.message}`);
-    this.tracker = new SequenceTracker(fromSeq - 1);
     if (options.createTransport !== undefined) {
       this.createTransport = options.createTransport;
     } else {
@@ -192,7 +166,7 @@ export class ReconnectingStream<TMessage extends SequencedMessage = WireEvent> {
 
   /** The last seq delivered to `onMessage` (`fromSeq − 1` before the first). */
   get lastSeq(): number {
-    return this.tracker.lastSeq;
+    return this.reader?.lastSeq ?? this.fromSeq - 1;
   }
 
   /**
@@ -214,7 +188,25 @@ export class ReconnectingStream<TMessage extends SequencedMessage = WireEvent> {
       };
     });
     this.setState('connecting');
-    this.openConnection();
+    this.reader = resumable<TMessage>(
+      subscribeOverTransport({
+        createTransport: () => this.createTransport(this.options.url),
+        subscribeMessage: (fromSeq) => this.subscribeMessage(fromSeq),
+        onSubscribed: (transport) => this.opened(transport),
+      }),
+      {
+        fromSeq: this.fromSeq,
+        retry: this.retry,
+        heartbeatTimeout: this.heartbeatTimeout,
+        signal: this.stopController.signal,
+        onDisconnect: () => {
+          this.transport = undefined;
+          this.setState('reconnecting');
+        },
+        onReconnect: (attempt, reason) => this.options.onReconnect?.(attempt, reason),
+      },
+    );
+    void this.deliver(this.reader);
     return this.connecting;
   }
 
@@ -246,143 +238,31 @@ export class ReconnectingStream<TMessage extends SequencedMessage = WireEvent> {
     return message;
   }
 
-  private openConnection(): void {
-    let transport: Transport;
-    try {
-      transport = this.createTransport(this.options.url);
-    } catch (error) {
-      this.finish(toEnclaveError(error, 'CONFIGURATION_ERROR'));
-      return;
-    }
+  private opened(transport: Transport): void {
+    if (this.currentState === 'closed') return;
     this.transport = transport;
-    transport.onmessage = (message) => {
-      if (this.transport === transport) this.handleMessage(transport, message);
-    };
-    transport.onerror = (error) => {
-      if (this.transport === transport)
-        this.connectionLost(transport, toEnclaveError(error, 'CONNECTION_CLOSED'));
-    };
-    transport.onclose = () => {
-      if (this.transport === transport) {
-        this.connectionLost(transport, new EnclaveError('CONNECTION_CLOSED', 'The connection closed'));
-      }
-    };
-    this.armHeartbeat(transport);
-    transport.start().then(
-      () => this.subscribe(transport),
-      (error: unknown) => this.connectionLost(transport, toEnclaveError(error, 'CONNECTION_CLOSED')),
-    );
-  }
-
-  private async subscribe(transport: Transport): Promise<void> {
-    if (this.transport !== transport) return;
-    try {
-      await transport.send(this.subscribeMessage(this.tracker.nextSeq));
-    } catch (error) {
-      this.connectionLost(transport, toEnclaveError(error, 'CONNECTION_CLOSED'));
-      return;
-    }
-    if (this.transport !== transport) return;
     this.setState('open');
     this.settleConnect?.();
     void this.flush();
   }
 
-  private handleMessage(transport: Transport, message: unknown): void {
-    this.armHeartbeat(transport);
-    if (typeof message !== 'object' || message === null) {
-      this.connectionLost(
-        transport,
-        new EnclaveError('PROTOCOL_ERROR', 'Received a frame that is not an object'),
-      );
-      return;
-    }
-    const fields = message as { type?: unknown; seq?: unknown };
-    if (fields.type === 'stream_error') {
-      this.handleStreamError(transport, message);
-      return;
-    }
-    const seq = fields.seq;
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || typeof fields.type !== 'string') {
-      this.connectionLost(
-        transport,
-        new EnclaveError('PROTOCOL_ERROR', 'Received a frame without a positive integer seq and a type'),
-      );
-      return;
-    }
-    const position = this.tracker.check(seq);
-    if (position === 'duplicate') return;
-    if (position === 'gap') {
-      this.connectionLost(
-        transport,
-        new EnclaveError(
-          'PROTOCOL_ERROR',
-          `Expected seq ${this.tracker.nextSeq}, received ${seq}; resubscribing`,
-        ),
-      );
-      return;
-    }
-    this.tracker.advance(seq);
-    this.failedAttempts = 0;
+  /** Hands every event the reader yields to `onMessage`, then ends the stream the way the reader ended. */
+  private async deliver(reader: ResumableReader<TMessage>): Promise<void> {
     try {
-      this.options.onMessage?.(message as TMessage);
+      for await (const batch of reader) {
+        for (const message of batch) {
+          if (this.currentState === 'closed') return;
+          try {
+            this.options.onMessage?.(message);
+          } catch (error) {
+            this.options.onError?.(toEnclaveError(error));
+          }
+        }
+      }
+      this.finish(undefined);
     } catch (error) {
-      this.options.onError?.(toEnclaveError(error));
+      this.finish(toEnclaveError(error));
     }
-    if (fields.type === 'final') this.finish(undefined);
-  }
-
-  private handleStreamError(transport: Transport, message: object): void {
-    const parsed = validate(StreamErrorMessageSchema, message);
-    if (!parsed.success) {
-      this.connectionLost(
-        transport,
-        new EnclaveError('PROTOCOL_ERROR', `Invalid stream_error: ${parsed.message}`),
-      );
-      return;
-    }
-    const error = new EnclaveError(parsed.data.code, parsed.data.message);
-    if (getErrorCodeInfo(parsed.data.code).retryable) this.connectionLost(transport, error);
-    else this.finish(error);
-  }
-
-  /** Drops a connection that failed and schedules the next attempt, or gives up. */
-  private connectionLost(transport: Transport, reason: EnclaveError): void {
-    if (this.transport !== transport || this.currentState === 'closed') return;
-    this.abandonTransport();
-    this.failedAttempts++;
-    if (this.failedAttempts > this.maxAttempts) {
-      const tried = this.maxAttempts === 1 ? '1 attempt' : `${this.maxAttempts} attempts`;
-      this.finish(
-        new EnclaveError('RECONNECT_FAILED', `Gave up reconnecting after ${tried}: ${reason.message}`, {
-          cause: reason,
-        }),
-      );
-      return;
-    }
-    const attempt = this.failedAttempts;
-    this.setState('reconnecting');
-    this.reconnectTimer = setTimeout(
-      () => {
-        this.reconnectTimer = undefined;
-        this.options.onReconnect?.(attempt, reason);
-        // onReconnect may have closed the stream.
-        if (!this.isClosed()) this.openConnection();
-      },
-      computeBackoffDelay(attempt, this.backoff),
-    );
-  }
-
-  private armHeartbeat(transport: Transport): void {
-    if (this.heartbeatTimeout === 0) return;
-    if (this.heartbeatTimer !== undefined) clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = setTimeout(() => {
-      this.heartbeatTimer = undefined;
-      this.connectionLost(
-        transport,
-        new EnclaveError('HEARTBEAT_TIMEOUT', `No message within ${this.heartbeatTimeout} ms`),
-      );
-    }, this.heartbeatTimeout);
   }
 
   private async flush(): Promise<void> {
@@ -414,30 +294,15 @@ export class ReconnectingStream<TMessage extends SequencedMessage = WireEvent> {
   /** Stops for good; `error` is why, or undefined for `final` and `close()`. */
   private finish(error: EnclaveError | undefined): void {
     if (this.currentState === 'closed') return;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    this.abandonTransport();
+    this.transport = undefined;
     this.setState('closed');
+    this.stopController.abort();
     const ending =
       error ?? new EnclaveError('CONNECTION_CLOSED', 'The stream closed before this could complete');
     this.settleConnect?.(ending);
     for (const pending of this.outgoing.splice(0)) pending.reject(ending);
     if (error !== undefined) this.options.onError?.(error);
     this.options.onClose?.(error);
-  }
-
-  private abandonTransport(): void {
-    if (this.heartbeatTimer !== undefined) clearTimeout(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
-    const transport = this.transport;
-    if (transport === undefined) return;
-    this.transport = undefined;
-    // The old connection is not waited for: a dead peer can hold a closing handshake for long.
-    transport.close().catch(() => undefined);
-  }
-
-  private isClosed(): boolean {
-    return this.currentState === 'closed';
   }
 
   private setState(state: ReconnectingStreamState): void {

@@ -1,5 +1,13 @@
 import { EnclaveError } from '@enclave-vm/types';
 
+/** The smallest shape of an event that can be ordered: a positive integer `seq` and a `type`. */
+export interface SequencedMessage {
+  /** Position in the session's stream, from 1. */
+  seq: number;
+  /** Event type; `final` ends the stream. */
+  type: string;
+}
+
 /** How a received `seq` relates to what was delivered: the next one, one already seen, or one past a hole. */
 export type SequenceCheck = 'next' | 'duplicate' | 'gap';
 
@@ -48,6 +56,20 @@ export class SequenceTracker {
   advance(seq: number): void {
     if (this.check(seq) !== 'next') {
       throw new EnclaveError('PROTOCOL_ERROR', `Cannot advance to seq ${seq}: expected seq ${this.nextSeq}`);
+    }
+    this.last = seq;
+  }
+
+  /**
+   * Records `seq` as delivered on a stream that skips seqs on purpose (the broker filters it): any
+   * seq after the last one is accepted. Throws `PROTOCOL_ERROR` for one already delivered.
+   */
+  skipTo(seq: number): void {
+    if (this.check(seq) === 'duplicate') {
+      throw new EnclaveError(
+        'PROTOCOL_ERROR',
+        `Cannot skip back to seq ${seq}: seq ${this.last} was delivered`,
+      );
     }
     this.last = seq;
   }

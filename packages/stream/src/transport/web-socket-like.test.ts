@@ -11,9 +11,13 @@ describe('resolveWebSocketConstructor', () => {
     expect(resolveWebSocketConstructor(undefined, { WebSocket })).toBe(WebSocket);
   });
 
-  it('throws CONFIGURATION_ERROR telling Node 20 users to pass ws', () => {
-    expect(() => resolveWebSocketConstructor(undefined, {})).toThrow(
-      expect.objectContaining({ code: 'CONFIGURATION_ERROR', message: expect.stringContaining('"ws"') }),
+  it('without a global one, uses the ws package when it is installed', () => {
+    expect(resolveWebSocketConstructor(undefined, {}, () => WebSocket)).toBe(WebSocket);
+  });
+
+  it('throws CONFIGURATION_ERROR telling Node 20 users to install ws when there is neither', () => {
+    expect(() => resolveWebSocketConstructor(undefined, {}, () => undefined)).toThrow(
+      expect.objectContaining({ code: 'CONFIGURATION_ERROR', message: expect.stringContaining('`ws`') }),
     );
   });
 });

@@ -1,4 +1,5 @@
 import { EnclaveError } from '@enclave-vm/types';
+import { loadWebSocketPackage } from './load-web-socket-package.js';
 
 /**
  * The event object the transports read from a `WebSocket` listener: a message's `data`, a close's
@@ -45,19 +46,25 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 export const WEB_SOCKET_OPEN = 1;
 
 /**
- * Returns the given constructor or `globalThis.WebSocket`; throws `CONFIGURATION_ERROR` when neither
- * exists (Node 20 without the `ws` class passed in).
+ * Returns the given constructor, else `globalThis.WebSocket`, else (in Node without a global one,
+ * i.e. Node 20) the `ws` package's `WebSocket` class when it is installed; throws
+ * `CONFIGURATION_ERROR` when there is none of them.
+ *
+ * @param globalScope where to look for a global `WebSocket`. @default globalThis
+ * @param loadPackage loads the `ws` package's class. @default the build's loader (none in browsers)
  */
 export function resolveWebSocketConstructor(
   provided: WebSocketConstructor | undefined,
-  // Injected so that tests can simulate a runtime without a global WebSocket.
   globalScope: { WebSocket?: unknown } = globalThis,
+  loadPackage: () => WebSocketConstructor | undefined = loadWebSocketPackage,
 ): WebSocketConstructor {
   if (provided !== undefined) return provided;
   const globalConstructor = globalScope.WebSocket;
   if (typeof globalConstructor === 'function') return globalConstructor as WebSocketConstructor;
+  const fromPackage = loadPackage();
+  if (fromPackage !== undefined) return fromPackage;
   throw new EnclaveError(
     'CONFIGURATION_ERROR',
-    'No WebSocket implementation: this runtime has no global WebSocket. Pass one as the `WebSocket` option (in Node 20: `import { WebSocket } from "ws"`).',
+    'No WebSocket implementation: this runtime has no global WebSocket and the `ws` package is not installed. Install `ws` (npm install ws) or pass a WebSocket class as the `WebSocket` option.',
   );
 }

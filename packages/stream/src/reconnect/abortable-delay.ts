@@ -2,7 +2,7 @@
  * Waits `milliseconds`, or less when `signal` aborts. Resolves `true` after the full wait and
  * `false` when the signal cut it short.
  */
-export function delay(milliseconds: number, signal?: AbortSignal): Promise<boolean> {
+export function abortableDelay(milliseconds: number, signal?: AbortSignal): Promise<boolean> {
   if (signal?.aborted === true) return Promise.resolve(false);
   return new Promise((resolve) => {
     const onAbort = (): void => {
