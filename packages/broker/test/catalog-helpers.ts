@@ -48,14 +48,7 @@ export function recordingLogger(): Logger & { lines: string[] } {
   };
 }
 
-/** Waits until `predicate` holds, checking every 10 ms; fails after 10 s with `what`. */
-export async function waitUntil(predicate: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { waitUntil } from '@enclave-vm/test-utils';
 
 /**
  * A session whose code stops at each `await tools.pause(label)` (a client tool) until the test

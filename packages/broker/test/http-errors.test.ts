@@ -1,21 +1,10 @@
 import { Agent, request as httpRequest } from 'node:http';
+import { seededRandom } from '@enclave-vm/test-utils';
 import { ERROR_CODES, ErrorResponseSchema } from '@enclave-vm/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf, postJson, readAllEvents, startTestBroker, type TestBroker } from './http-test-helpers.js';
 
 const BODY_LIMIT = 16_384;
-
-/** Deterministic numbers in [0, 1) from a seed (mulberry32). */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface RawResponse {
   status: number;

@@ -1,4 +1,5 @@
 import { ReconnectingStream, readNDJSON } from '@enclave-vm/stream';
+import { seededRandom } from '@enclave-vm/test-utils';
 import { type EnclaveError, type StreamEvent, StreamEventSchema, type WireEvent } from '@enclave-vm/types';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -18,17 +19,6 @@ const processes: BrokerProcess[] = [];
 afterEach(async () => {
   await Promise.all(processes.splice(0).map((process) => process.script.stop('SIGTERM')));
 });
-
-/** A small seeded generator (mulberry32), so that a failure replays the same disconnects. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = Math.imul(state ^ (state >>> 15), 1 | state);
-    value ^= value + Math.imul(value ^ (value >>> 7), 61 | value);
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** 2,500 lines, with a slow broker tool call every fiftieth: a session that logs for a few seconds. */
 const CHATTY = `
@@ -73,7 +63,7 @@ describe('resume across brokers', () => {
     const sessionId = started.headers.get('x-session-id') ?? '';
     await started.body?.cancel();
 
-    const random = seeded(11);
+    const random = seededRandom(11);
     const received: StreamEvent[] = [];
     let disconnects = 0;
     const brokersUsed = new Set<string>();

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { ExecutionHandle, SessionExecutor } from '@enclave-vm/runtime';
 import { type RuntimeEvent, resolveLimits } from '@enclave-vm/types';
@@ -55,15 +54,7 @@ export async function waitUntil(condition: () => boolean, timeoutMs: number, wha
   }
 }
 
-/** A free TCP port on the loopback interface (bound, then released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+export { freePort } from '@enclave-vm/test-utils';
 
 /** A runtime worker started as its own process with the `enclave-runtime` command. */
 export interface RuntimeProcess {

@@ -1,7 +1,8 @@
+import { seededRandom } from '@enclave-vm/test-utils';
 import type { StreamEvent } from '@enclave-vm/types';
 import { describe, expect, it } from 'vitest';
 import type { FetchFunction } from '../src/index.js';
-import { type DropPlan, droppingFetch, seededRandom, startBroker, until } from './test-broker.js';
+import { type DropPlan, droppingFetch, startBroker, until } from './test-broker.js';
 
 const LINES = 600;
 const TICKS = 6;

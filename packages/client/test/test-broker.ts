@@ -33,18 +33,6 @@ export async function startBroker(
   };
 }
 
-/** A deterministic pseudo-random source (mulberry32) in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** How {@link droppingFetch} cuts event streams. */
 export interface DropPlan {
   /** Cuts still to make; each cut decrements it (a stream that ends before its cut point is not cut). */

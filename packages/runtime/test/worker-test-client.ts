@@ -2,6 +2,7 @@
 // `ws` socket, so the tests see exactly what a broker would receive.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitUntil } from '@enclave-vm/test-utils';
 import {
   type FinalPayload,
   type RuntimeEvent,
@@ -168,12 +169,8 @@ export class ChannelClient {
 }
 
 /** Resolves once `condition()` holds, checking every 10 ms; rejects after a bound. */
-export async function eventually(condition: () => boolean, description: string): Promise<void> {
-  const deadline = Date.now() + WAIT_LIMIT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Waited ${WAIT_LIMIT_MS} ms for ${description}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+export function eventually(condition: () => boolean, description: string): Promise<void> {
+  return waitUntil(condition, description, WAIT_LIMIT_MS);
 }
 
 /** The built CLI (`pnpm --filter @enclave-vm/runtime build` produces it). */

@@ -3,6 +3,7 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { AuthConfig, Logger, RateLimitConfig, RateLimitRequest } from '../options/broker-options.js';
+import { checkRateLimitConfig } from '../options/check-rate-limit-config.js';
 import type { AuthenticatedUser } from '../tools/tool-types.js';
 import { Authenticator, type CredentialHeaders } from './authenticator.js';
 
@@ -23,34 +24,6 @@ type RateLimitOutcome = Awaited<ReturnType<ReturnType<ReturnType<typeof Fastify>
 
 /** Counts one request and says how its key stands. */
 type RateLimiter = (request: FastifyRequest) => Promise<RateLimitOutcome>;
-
-/**
- * Checks `rateLimiting`: positive integer window and budget, a function as key generator. Throws
- * `CONFIGURATION_ERROR`.
- */
-export function checkRateLimitConfig(config: RateLimitConfig): void {
-  if (typeof config !== 'object' || config === null) {
-    throw new EnclaveError(
-      'CONFIGURATION_ERROR',
-      'rateLimiting must be { windowMs, maxRequests, keyGenerator? }',
-    );
-  }
-  if (!Number.isSafeInteger(config.windowMs) || config.windowMs <= 0) {
-    throw new EnclaveError(
-      'CONFIGURATION_ERROR',
-      `rateLimiting.windowMs must be a positive integer, got ${String(config.windowMs)}`,
-    );
-  }
-  if (!Number.isSafeInteger(config.maxRequests) || config.maxRequests <= 0) {
-    throw new EnclaveError(
-      'CONFIGURATION_ERROR',
-      `rateLimiting.maxRequests must be a positive integer, got ${String(config.maxRequests)}`,
-    );
-  }
-  if (config.keyGenerator !== undefined && typeof config.keyGenerator !== 'function') {
-    throw new EnclaveError('CONFIGURATION_ERROR', 'rateLimiting.keyGenerator must be a function');
-  }
-}
 
 /** A fastify `onRequest` hook. */
 export type GuardHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;

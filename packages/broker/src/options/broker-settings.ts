@@ -9,8 +9,8 @@ import {
   SessionLimitsSchema,
 } from '@enclave-vm/types';
 import { z } from 'zod';
-import { checkRateLimitConfig } from '../http/request-guard.js';
 import type { BrokerOptions } from './broker-options.js';
+import { checkRateLimitConfig } from './check-rate-limit-config.js';
 
 /** Default of {@link BrokerOptions.sessionTimeout}. */
 export const DEFAULT_SESSION_TIMEOUT = 300_000;

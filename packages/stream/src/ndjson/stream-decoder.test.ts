@@ -1,3 +1,4 @@
+import { seededRandom } from '@enclave-vm/test-utils';
 import { EnclaveError } from '@enclave-vm/types';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_LINE_SIZE } from './max-line-size.js';
@@ -23,18 +24,6 @@ function messagesOf(observed: Observed[]): unknown[] {
 }
 
 const utf8 = new TextEncoder();
-
-/** A deterministic pseudo-random generator (mulberry32), so that every run fuzzes the same cases. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('StreamDecoder', () => {
   it('runs the seed example: what the encoder writes, the decoder emits', () => {
