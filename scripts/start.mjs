@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `pnpm start`: the playground page and a broker with the embedded sandbox and two example tools
-// (getCurrentTime, users:list), together on one port (examples/playground/server.mjs).
+// `pnpm start`: the playground page and a broker with the embedded sandbox and three example tools
+// (getCurrentTime, users:list, users:delete), together on one port (examples/playground/server.mjs).
 // PORT overrides the port (3000); HOST the interface (127.0.0.1). Stops cleanly on Ctrl-C / SIGTERM.
 import { startPlayground } from '../examples/playground/server.mjs';
 
@@ -8,7 +8,9 @@ const { PORT = '3000', HOST = '127.0.0.1' } = process.env;
 
 const playground = await startPlayground({ port: Number(PORT), host: HOST });
 const url = playground.url;
-console.log(`EnclaveJS broker listening on ${url} (embedded sandbox; tools: getCurrentTime, users:list)`);
+console.log(
+  `EnclaveJS broker listening on ${url} (embedded sandbox; tools: getCurrentTime, users:list, users:delete)`,
+);
 if (playground.pageBuilt) {
   console.log(`Playground: open ${url}/ in a browser to write code, run it and answer its tools.`);
 } else {

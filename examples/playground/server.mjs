@@ -58,9 +58,10 @@ const CONTENT_TYPES = Object.freeze({
  */
 
 /**
- * Creates the playground's broker: the embedded sandbox with two broker tools, `getCurrentTime`
- * (arguments described with zod) and `users:list` (a `ToolRegistry` tool with parameters), plus the
- * actions of `options.openApiSources`.
+ * Creates the playground's broker: the embedded sandbox with three broker tools, `getCurrentTime`
+ * (arguments described with zod), `users:list` (a `ToolRegistry` tool with parameters) and
+ * `users:delete` (whose every call waits for an approval from the page), plus the actions of
+ * `options.openApiSources`.
  *
  * @param {Omit<import('@enclave-vm/broker').BrokerOptions, 'tools'>} [options]
  * @returns {import('@enclave-vm/broker').EnclaveBroker}
@@ -72,6 +73,17 @@ export function createPlaygroundBroker(options = {}) {
     description: 'List users',
     parameters: { limit: { type: 'number', description: 'Max results', default: 10 } },
     handler: async (args) => USERS.slice(0, Number(args.limit)),
+  });
+  tools.register({
+    name: 'users:delete',
+    description: 'Delete a user (a demo: nobody is really removed). Each call waits for your approval.',
+    parameters: { id: { type: 'string', description: 'The id of the user', required: true } },
+    requiresApproval: true,
+    handler: async (args) => {
+      const user = USERS.find((candidate) => candidate.id === args.id);
+      if (user === undefined) throw new Error(`No user ${String(args.id)}`);
+      return { deleted: user.name };
+    },
   });
   const broker = createBroker({ mode: 'embedded', ...options, tools });
   broker.tool('getCurrentTime', {

@@ -118,8 +118,9 @@ function Playground({
             <span className="hint">Ctrl+Enter runs · Tab indents</span>
           </div>
           <p className="tools-help">
-            Broker tools: <code>getCurrentTime</code>, <code>users:list</code>, and the catalog's actions
-            below. Page tools: <code>confirm</code>, <code>browserInfo</code>.
+            Broker tools: <code>getCurrentTime</code>, <code>users:list</code>, <code>users:delete</code>{' '}
+            (waits for your approval), and the catalog's actions below. Page tools: <code>confirm</code>,{' '}
+            <code>browserInfo</code>.
           </p>
           <CatalogPanel
             onInsert={insert}
@@ -136,7 +137,12 @@ function Playground({
 
         <div className="results">
           <OutputPanel events={session.events} running={running} />
-          <ToolCallList toolCalls={session.toolCalls} confirmRequests={confirmations.requests} />
+          <ToolCallList
+            toolCalls={session.toolCalls}
+            confirmRequests={confirmations.requests}
+            onApprove={session.approve}
+            onDeny={session.deny}
+          />
           <OutcomePanel
             state={session.state}
             result={session.result}

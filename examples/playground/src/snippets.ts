@@ -73,6 +73,25 @@ return { users: users.length, zones: zones.length };
 `,
   },
   {
+    id: 'approval',
+    title: 'An approval',
+    description: 'users:delete waits until you approve or deny the call on its card.',
+    timeLimitSeconds: 60,
+    code: `const users = await callTool('users:list', { limit: 3 });
+const bob = users.find((user) => user.name === 'Bob');
+console.log('Asking to delete', bob.name);
+
+try {
+  const outcome = await tools['users:delete']({ id: bob.id });
+  console.log('Approved:', outcome.deleted, 'is gone');
+  return outcome;
+} catch (error) {
+  console.warn(error.code, error.message);
+  return { kept: bob.name, because: error.code };
+}
+`,
+  },
+  {
     id: 'error',
     title: 'An error',
     description: 'An uncaught error ends the run with EXECUTION_ERROR.',

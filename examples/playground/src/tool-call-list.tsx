@@ -1,5 +1,6 @@
 import type { ToolCallRecord } from '@enclave-vm/react';
 import type { ReactElement } from 'react';
+import { ApprovalBox } from './approval-box.js';
 import { formatJson } from './format-json.js';
 import { StatusBadge } from './status-badge.js';
 import type { ConfirmRequest } from './use-confirm-requests.js';
@@ -9,13 +10,23 @@ export interface ToolCallListProps {
   toolCalls: readonly ToolCallRecord[];
   /** Questions of `confirm` calls waiting for an answer, by call id. */
   confirmRequests: ReadonlyMap<string, ConfirmRequest>;
+  /** Approves a call waiting for approval. */
+  onApprove: (callId: string) => Promise<void>;
+  /** Denies a call waiting for approval, with an optional reason. */
+  onDeny: (callId: string, reason?: string) => Promise<void>;
 }
 
 /**
  * Every tool call of the run, in call order: who answers it, its arguments, its status, and its
- * result or error. A `confirm` call waiting for the page shows its question with Yes and No.
+ * result or error. A `confirm` call waiting for the page shows its question with Yes and No; a call
+ * waiting for approval shows Approve and Deny, and a decided one its decision.
  */
-export function ToolCallList({ toolCalls, confirmRequests }: ToolCallListProps): ReactElement {
+export function ToolCallList({
+  toolCalls,
+  confirmRequests,
+  onApprove,
+  onDeny,
+}: ToolCallListProps): ReactElement {
   return (
     <section className="panel" aria-labelledby="tool-calls-heading">
       <h2 id="tool-calls-heading">
@@ -26,7 +37,13 @@ export function ToolCallList({ toolCalls, confirmRequests }: ToolCallListProps):
       ) : (
         <ol className="tool-calls">
           {toolCalls.map((call) => (
-            <ToolCallCard key={call.callId} call={call} request={confirmRequests.get(call.callId)} />
+            <ToolCallCard
+              key={call.callId}
+              call={call}
+              request={confirmRequests.get(call.callId)}
+              onApprove={onApprove}
+              onDeny={onDeny}
+            />
           ))}
         </ol>
       )}
@@ -37,9 +54,13 @@ export function ToolCallList({ toolCalls, confirmRequests }: ToolCallListProps):
 function ToolCallCard({
   call,
   request,
+  onApprove,
+  onDeny,
 }: {
   call: ToolCallRecord;
   request: ConfirmRequest | undefined;
+  onApprove: (callId: string) => Promise<void>;
+  onDeny: (callId: string, reason?: string) => Promise<void>;
 }): ReactElement {
   return (
     <li className="tool-call" data-testid="tool-call" data-status={call.status}>
@@ -74,6 +95,9 @@ function ToolCallCard({
           </>
         ) : null}
       </dl>
+      {call.approval === undefined ? null : (
+        <ApprovalBox callId={call.callId} approval={call.approval} onApprove={onApprove} onDeny={onDeny} />
+      )}
       {request === undefined ? null : (
         <div
           className="confirm"

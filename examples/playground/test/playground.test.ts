@@ -25,6 +25,14 @@ const DECLARATIONS_SCREENSHOT_PATH = join(
   'test-output',
   'playground-declarations.png',
 );
+/** The page while a call waits for its approval. */
+const APPROVAL_SCREENSHOT_PATH = join(
+  PLAYGROUND_DIRECTORY,
+  '..',
+  '..',
+  'test-output',
+  'playground-approval.png',
+);
 /** The page while the code waits for the Yes/No answer. */
 const QUESTION_SCREENSHOT_PATH = join(
   PLAYGROUND_DIRECTORY,
@@ -172,6 +180,49 @@ describe('the playground page in Chromium', () => {
     );
     await annotate('Screenshot of the playground after a run', {
       path: SCREENSHOT_PATH,
+      contentType: 'image/png',
+    });
+  });
+
+  it('shows Approve and Deny on a call that waits for approval; the code goes on with the decision', async ({
+    annotate,
+  }) => {
+    await page.getByRole('button', { name: 'An approval' }).click();
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    const approval = page.getByRole('alertdialog', { name: 'Approval needed' });
+    await approval.waitFor();
+    const waiting = await toolCallCard('users:delete', 'pending');
+    expect(await waiting.textContent()).toContain('Arguments{\n  "id": "2"\n}');
+    expect(await approval.textContent()).toContain('This call waits for your approval');
+    expect(await page.locator('.header-status .badge').textContent()).toBe('running');
+    // Nothing ran yet: the code is still before its next line.
+    expect(await page.getByTestId('output').textContent()).not.toContain('Approved');
+    await mkdir(join(APPROVAL_SCREENSHOT_PATH, '..'), { recursive: true });
+    await page.screenshot({ path: APPROVAL_SCREENSHOT_PATH, fullPage: true });
+
+    await approval.getByRole('button', { name: 'Approve' }).click();
+    expect(await textOnceShown('result', 'deleted')).toBe('{\n  "deleted": "Bob"\n}');
+    expect(await page.getByTestId('output').textContent()).toContain('Approved: Bob is gone');
+    const approved = await toolCallCard('users:delete', 'completed');
+    expect(await approved.getByTestId('approval').textContent()).toBe('Approvalapproved');
+    expect(await approval.count()).toBe(0);
+
+    // The same code again, denied this time with a reason: the call throws inside the code.
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await approval.waitFor();
+    await approval.getByRole('textbox', { name: 'Reason' }).fill('Bob is still on the team');
+    await approval.getByRole('button', { name: 'Deny' }).click();
+    expect(await textOnceShown('result', 'kept')).toBe(
+      '{\n  "kept": "Bob",\n  "because": "APPROVAL_DENIED"\n}',
+    );
+    expect(await page.getByTestId('output').textContent()).toContain(
+      'APPROVAL_DENIED The call of tool users:delete was denied: Bob is still on the team',
+    );
+    const denied = await toolCallCard('users:delete', 'error');
+    expect(await denied.getByTestId('approval').textContent()).toBe('ApprovaldeniedBob is still on the team');
+    expect(await denied.textContent()).toContain('APPROVAL_DENIED: The call of tool users:delete was denied');
+    await annotate('Screenshot of a call waiting for approval', {
+      path: APPROVAL_SCREENSHOT_PATH,
       contentType: 'image/png',
     });
   });

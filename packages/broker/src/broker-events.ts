@@ -1,4 +1,10 @@
-import type { CatalogChange, EnclaveError, ToolAnswerer, WireError } from '@enclave-vm/types';
+import type {
+  ApprovalDecider,
+  CatalogChange,
+  EnclaveError,
+  ToolAnswerer,
+  WireError,
+} from '@enclave-vm/types';
 import type { Logger } from './options/broker-options.js';
 import type { Session } from './sessions/session.js';
 
@@ -20,6 +26,26 @@ export interface ToolCompletionInfo extends ToolCallInfo {
   error?: WireError;
 }
 
+/** Details of a call waiting for approval, passed as the last argument of `approval:required`. */
+export interface ApprovalRequestInfo {
+  /** The call's id within the session: what `submitApproval` takes. */
+  callId: string;
+}
+
+/** The decision on an approval, passed as the last argument of `approval:resolved`. */
+export interface ApprovalResolutionInfo {
+  /** The call's id within the session. */
+  callId: string;
+  /** Whether the tool may run. */
+  approved: boolean;
+  /** The reason given with the decision, if any. */
+  reason?: string;
+  /** Who decided, when the decision came with an authenticated caller. */
+  decidedBy?: ApprovalDecider;
+  /** `true` when nobody decided within `approvalTimeout` (the call failed with `APPROVAL_TIMEOUT`). */
+  timedOut: boolean;
+}
+
 /**
  * Listener signatures of `broker.on(...)`. The first three arguments follow the seed; the last
  * argument of the tool events adds details.
@@ -38,6 +64,14 @@ export interface BrokerEventMap {
    * the call failed (see `completion.error`).
    */
   'tool:completed': (session: Session, tool: string, result: unknown, completion: ToolCompletionInfo) => void;
+  /**
+   * A tool call needs a person's approval and waits for it (`approval_required` is logged): answer
+   * it with `broker.submitApproval(session.id, request.callId, approved, reason)`, from any broker
+   * sharing the store. Fires on the broker running the session.
+   */
+  'approval:required': (session: Session, tool: string, args: unknown, request: ApprovalRequestInfo) => void;
+  /** A call's approval was decided or timed out (`approval_resolved` is logged). */
+  'approval:resolved': (session: Session, tool: string, resolution: ApprovalResolutionInfo) => void;
   /**
    * The action catalog changed (an OpenAPI source or an MCP server gained, lost or changed
    * operations or tools): the registry

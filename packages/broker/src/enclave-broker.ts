@@ -5,6 +5,7 @@ import {
   type EventFilter,
   type ExecuteRequest,
   type HealthResponse,
+  MAX_APPROVAL_REASON_LENGTH,
   type SealedMessagePayload,
   type StreamEvent,
 } from '@enclave-vm/types';
@@ -273,6 +274,62 @@ export class EnclaveBroker implements AsyncDisposable {
     caller?: AuthenticatedUser,
   ): Promise<void> {
     return this.sessions.submitToolResult(sessionId, callId, { kind: 'sealed', sealed }, caller);
+  }
+
+  /**
+   * Decides the approval of a tool call waiting for one (its `approval_required` event), from any
+   * broker sharing the store: `approved` lets the tool run; a denial makes the call throw
+   * `APPROVAL_DENIED` inside the code, with `reason`. `caller` (the authenticated user) is recorded
+   * in `approval_resolved` as who decided, and must see the session (its tenant). Resolves once the
+   * decision is logged. Throws `SESSION_NOT_FOUND`, `APPROVAL_NOT_FOUND` (no call with this id
+   * waits for approval), `APPROVAL_ALREADY_RESOLVED` (decided before, or timed out),
+   * `SESSION_ENDED`, and `ENCRYPTION_ERROR` for an encrypted session (whose decisions must be
+   * sealed: {@link submitSealedApproval}).
+   *
+   * @example
+   * broker.on('approval:required', (session, tool, args, { callId }) => {
+   *   void broker.submitApproval(session.id, callId, tool !== 'users:delete', 'Deletes need a ticket');
+   * });
+   */
+  submitApproval(
+    sessionId: string,
+    callId: string,
+    approved: boolean,
+    reason?: string,
+    caller?: AuthenticatedUser,
+  ): Promise<void> {
+    if (typeof approved !== 'boolean') {
+      return Promise.reject(new EnclaveError('VALIDATION_ERROR', 'approved must be true or false'));
+    }
+    if (reason !== undefined && (typeof reason !== 'string' || reason.length > MAX_APPROVAL_REASON_LENGTH)) {
+      return Promise.reject(
+        new EnclaveError(
+          'VALIDATION_ERROR',
+          `reason must be a string of at most ${MAX_APPROVAL_REASON_LENGTH} characters`,
+        ),
+      );
+    }
+    const answer =
+      reason === undefined
+        ? { kind: 'plain' as const, approved }
+        : { kind: 'plain' as const, approved, reason };
+    return this.sessions.submitApproval(sessionId, callId, answer, caller);
+  }
+
+  /**
+   * Decides the approval of a tool call of an encrypted session with the client's sealed
+   * `{ type: 'approval', callId, approved, reason? }` (`SessionCipher.sealMessage` of
+   * `@enclave-vm/stream`). Throws `ENCRYPTION_ERROR` when the session is not encrypted or the
+   * message cannot be opened (changed, replayed, sealed for another call) — the call then still
+   * waits for a valid decision — and otherwise what {@link submitApproval} throws.
+   */
+  submitSealedApproval(
+    sessionId: string,
+    callId: string,
+    sealed: SealedMessagePayload,
+    caller?: AuthenticatedUser,
+  ): Promise<void> {
+    return this.sessions.submitApproval(sessionId, callId, { kind: 'sealed', sealed }, caller);
   }
 
   /**

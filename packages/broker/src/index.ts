@@ -1,7 +1,14 @@
 // biome-ignore-all assist/source/organizeImports: each section below is owned by one engineer; keep them apart.
 
 // --- core ---
-export type { BrokerEventMap, BrokerEventName, ToolCallInfo, ToolCompletionInfo } from './broker-events.js';
+export type {
+  ApprovalRequestInfo,
+  ApprovalResolutionInfo,
+  BrokerEventMap,
+  BrokerEventName,
+  ToolCallInfo,
+  ToolCompletionInfo,
+} from './broker-events.js';
 export { createBroker } from './create-broker.js';
 export type {
   BrokerAddress,
@@ -41,6 +48,7 @@ export type { Session } from './sessions/session.js';
 export type {
   AppendOptions,
   AppendOutcome,
+  ApprovalAnswer,
   BrokerMembership,
   BrokerReply,
   BrokerRequest,
@@ -56,6 +64,8 @@ export { DEFAULT_EXPIRY_GRACE } from './sessions/session-store.js';
 export type { ArgumentsCheck } from './tools/parameter-arguments.js';
 export { ToolRegistry } from './tools/tool-registry.js';
 export type {
+  ApprovalPredicate,
+  ApprovalRequirement,
   AuthenticatedUser,
   DocumentationOptions,
   ExecutionContext,
@@ -90,9 +100,11 @@ export { DEFAULT_POLL_INTERVAL, DEFAULT_SOURCE_TIMEOUT } from './catalog/resolve
 
 // --- mcp ---
 export type {
+  McpApprovalRequirement,
   McpHttpServerConfig,
   McpServerConfig,
   McpStdioServerConfig,
+  McpToolInfo,
 } from './mcp/mcp-server-config.js';
 export { DEFAULT_MCP_TIMEOUT } from './mcp/resolve-mcp-server-config.js';
 

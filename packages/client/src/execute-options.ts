@@ -8,6 +8,7 @@ import type {
   ToolCallEvent,
   ToolCallPayload,
 } from '@enclave-vm/types';
+import type { ApprovalHandler } from './approvals/approval-request.js';
 import type { ClientTransport } from './enclave-client-options.js';
 import type { SessionStore } from './store/session-store.js';
 import type { ClientTools } from './tools/client-tool.js';
@@ -38,6 +39,17 @@ export interface FollowOptions {
   onError?: (error: EnclaveError) => void;
   /** Client tools for this session; each overrides the client's tool of the same name. */
   tools?: ClientTools;
+  /**
+   * Decides the tool calls that require a person's approval (`approval_required`), e.g. by asking
+   * the user: `true` or `{ approved: true }` lets the tool run, `false` or
+   * `{ approved: false, reason }` denies it (the call throws `APPROVAL_DENIED` in the code). Without
+   * it the approvals wait in the store's `pendingApprovals` for `approve(callId)` or
+   * `deny(callId, reason)` (on the handle or the store), or for a decision made elsewhere.
+   *
+   * @example
+   * onApproval: async ({ toolName, args }) => window.confirm(`Allow ${toolName}(${JSON.stringify(args)})?`)
+   */
+  onApproval?: ApprovalHandler;
   /**
    * The store the session records into. It is reset when the session starts, and a store given to
    * a later session stops recording this one. Lets a UI keep one store across runs.

@@ -39,6 +39,18 @@ export interface ExecutionSession extends AsyncIterable<StreamEvent> {
    */
   readonly keyPair: CryptoKeyPair | undefined;
   /**
+   * Approves a tool call of this session that waits for approval (see the store's
+   * `pendingApprovals`): the tool runs. Resolves once the broker took the decision; rejects with its
+   * error (`APPROVAL_NOT_FOUND`, `APPROVAL_ALREADY_RESOLVED`, `SESSION_ENDED`, …). Sealed in an
+   * encrypted session.
+   */
+  approve(callId: string): Promise<void>;
+  /**
+   * Denies a tool call of this session that waits for approval: the call throws `APPROVAL_DENIED`
+   * inside the code, with `reason`. Resolves and rejects like {@link approve}.
+   */
+  deny(callId: string, reason?: string): Promise<void>;
+  /**
    * Asks the broker to cancel the session (`DELETE /sessions/:id`); waits for the session id first
    * when it is not known yet. Resolves once the broker accepted; the session then ends with a
    * `final` whose error code is `CANCELLED` (unless it had already ended). Rejects with the broker's

@@ -1,6 +1,9 @@
 // Public API of @enclave-vm/client. Named exports only.
 
 export type {
+  ApprovalDecider,
+  ApprovalRequiredPayload,
+  ApprovalResolvedPayload,
   CatalogAction,
   CatalogChange,
   CatalogResponse,
@@ -17,6 +20,12 @@ export type {
 } from '@enclave-vm/types';
 // The one error class of EnclaveJS, re-exported so that `catch (error) { if (error instanceof EnclaveError) … }` needs no second import.
 export { EnclaveError, ERROR_CODES } from '@enclave-vm/types';
+export type {
+  ApprovalContext,
+  ApprovalDecision,
+  ApprovalHandler,
+  ApprovalRequest,
+} from './approvals/approval-request.js';
 export { EnclaveClient } from './enclave-client.js';
 export type {
   ClientReconnectOptions,
@@ -31,12 +40,14 @@ export type { ExecuteOptions, FollowOptions, RequestOptions, ResumeOptions } fro
 export type { ExecutionOutcome } from './execution-outcome.js';
 export type { ExecutionSession } from './execution-session.js';
 export type {
+  ApprovalStatus,
   LogEntry,
   SessionSnapshot,
   SessionState,
+  ToolCallApproval,
   ToolCallRecord,
   ToolCallStatus,
 } from './store/session-snapshot.js';
-export type { SessionRecorder, SessionStore } from './store/session-store.js';
+export type { RecordOptions, SessionRecorder, SessionStore } from './store/session-store.js';
 export { createSessionStore } from './store/session-store.js';
 export type { ClientToolContext, ClientToolHandler, ClientTools } from './tools/client-tool.js';

@@ -1,12 +1,18 @@
 // Public API of @enclave-vm/react. Named exports only.
 
 export type {
+  ApprovalContext,
+  ApprovalDecision,
+  ApprovalHandler,
+  ApprovalRequest,
+  ApprovalStatus,
   ClientToolContext,
   ClientToolHandler,
   ClientTools,
   ExecutionOutcome,
   LogEntry,
   SessionState,
+  ToolCallApproval,
   ToolCallRecord,
   ToolCallStatus,
 } from '@enclave-vm/client';

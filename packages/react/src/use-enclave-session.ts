@@ -1,4 +1,6 @@
 import {
+  type ApprovalHandler,
+  type ApprovalRequest,
   type ClientTools,
   createSessionStore,
   type ExecuteOptions,
@@ -29,6 +31,12 @@ export interface UseEnclaveSessionOptions extends EnclaveSessionCallbacks {
    * name.
    */
   tools?: ClientTools;
+  /**
+   * Decides the tool calls of this component's sessions that require approval (see the client's
+   * `onApproval`); an `onApproval` given to `execute` takes precedence. Read at call time. Without
+   * either, approvals wait in `pendingApprovals` for `approve` or `deny`.
+   */
+  onApproval?: ApprovalHandler;
   /**
    * Cancel the running session when the component unmounts. Otherwise the session runs on to its
    * end (its tool calls are still answered) and its result is simply no longer shown.
@@ -66,8 +74,25 @@ export interface EnclaveSessionValue {
   stdout: string;
   /** `console.debug/info/warn/error` messages, so far. */
   logs: readonly LogEntry[];
-  /** Every tool call of the session, with its arguments, status (`pending`, `completed`, `error`) and result. */
+  /**
+   * Every tool call of the session, with its arguments, status (`pending`, `completed`, `error`),
+   * result, and for a tool that requires approval its `approval` (`pending`, `approved`, `denied`,
+   * `timed_out`, with the reason and who decided).
+   */
   toolCalls: readonly ToolCallRecord[];
+  /** Tool calls waiting for a person's approval, in the order they asked. */
+  pendingApprovals: readonly ApprovalRequest[];
+  /**
+   * Approves a call of `pendingApprovals`: the tool runs. Resolves once the broker took the
+   * decision; rejects with its error (`APPROVAL_ALREADY_RESOLVED` when it was decided meanwhile,
+   * `APPROVAL_NOT_FOUND`, `SESSION_ENDED`).
+   */
+  approve(callId: string): Promise<void>;
+  /**
+   * Denies a call of `pendingApprovals`: it throws `APPROVAL_DENIED` inside the code, with `reason`.
+   * Resolves and rejects like `approve`.
+   */
+  deny(callId: string, reason?: string): Promise<void>;
   /** What the code returned, once `completed` (`undefined` before, or when it returned nothing). */
   result: JsonValue | undefined;
   /** Why the session failed, once `error` or `cancelled`: an `EnclaveError` with a `code` and `message`. */
@@ -115,10 +140,12 @@ export function useEnclaveSession(options: UseEnclaveSessionOptions = {}): Encla
   const execute = useCallback(
     async (code: string, executeOptions: EnclaveExecuteOptions = {}): Promise<ExecutionOutcome> => {
       const previous = currentSession.current;
+      const onApproval = executeOptions.onApproval ?? latestApprovalHandler(latestOptions);
       const session = client.execute(code, {
         ...executeOptions,
         ...combineCallbacks(latestOptions, executeOptions),
         tools: latestTools(providerTools, hookTools, executeOptions.tools),
+        ...(onApproval === undefined ? {} : { onApproval }),
         store,
       });
       currentSession.current = session;
@@ -171,6 +198,9 @@ export function useEnclaveSession(options: UseEnclaveSessionOptions = {}): Encla
       stdout: snapshot.stdout,
       logs: snapshot.logs,
       toolCalls: snapshot.toolCalls,
+      pendingApprovals: snapshot.pendingApprovals,
+      approve: store.approve,
+      deny: store.deny,
       // Results cross the sandbox boundary as JSON, so this is what the code returned.
       result: snapshot.result as JsonValue | undefined,
       error: snapshot.error,
@@ -178,8 +208,28 @@ export function useEnclaveSession(options: UseEnclaveSessionOptions = {}): Encla
       sessionId: snapshot.sessionId,
       events: snapshot.events,
     }),
-    [execute, cancel, reset, snapshot],
+    [execute, cancel, reset, snapshot, store],
   );
+}
+
+/**
+ * The hook's `onApproval` as of the latest render, looked up when an approval is asked; `undefined`
+ * when the hook has none at `execute` time (the approvals then wait for `approve` and `deny`).
+ */
+function latestApprovalHandler(hookOptions: {
+  readonly current: UseEnclaveSessionOptions;
+}): ApprovalHandler | undefined {
+  if (hookOptions.current.onApproval === undefined) return undefined;
+  return (request, context) => {
+    const handler = hookOptions.current.onApproval;
+    // Removed since execute: the approval waits for approve or deny, as without a handler.
+    if (handler === undefined) {
+      return new Promise<boolean>((resolve) =>
+        context.signal.addEventListener('abort', () => resolve(false), { once: true }),
+      );
+    }
+    return handler(request, context);
+  };
 }
 
 /**

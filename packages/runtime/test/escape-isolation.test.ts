@@ -138,14 +138,21 @@ describe('class 1: engine memory and what earlier sessions left there', () => {
       for (let index = batch * 100; index < batch * 100 + 100; index++) {
         const secret = `${tag}${index}q${Math.random().toString(36).slice(2, 10)}`;
         secrets.push(secret);
-        runs.push(runCode(pool, code(index), { context: { secret }, tools: { echo: (args) => args } }));
+        runs.push(
+          runCode(pool, code(index), {
+            context: { secret },
+            tools: { echo: (args) => args },
+            // A hundred sessions share the thread at once: their time limits are not what is tested.
+            limits: { timeout: 120_000, maxCpuTime: 120_000, toolTimeout: 120_000 },
+          }),
+        );
       }
       outcomes.push(...(await Promise.all(runs)));
     }
     expect(outcomes.length).toBe(1000);
     const randoms = new Set<number>();
     for (const [index, outcome] of outcomes.entries()) {
-      expect(outcome.final.ok, `session ${index}`).toBe(true);
+      expect(outcome.final.ok, `session ${index}: ${JSON.stringify(outcome.final.error)}`).toBe(true);
       const result = outcome.final.result as { echoed: string; found: string[]; random: number[] };
       expect(result.echoed).toBe(`${secrets[index]}:code${index}`);
       const shown = seen(outcome);

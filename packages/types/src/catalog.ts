@@ -20,6 +20,11 @@ export const CatalogActionSchema = z.object({
    * success response, an MCP tool's `outputSchema`). Absent from brokers that predate it.
    */
   outputSchema: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * `true` when a call waits for a person's approval before it runs (the source's
+   * `requiresApproval`); a denied call throws `APPROVAL_DENIED` inside the code. Absent otherwise.
+   */
+  requiresApproval: z.boolean().optional(),
 });
 
 /** One action of the catalog. */

@@ -102,6 +102,28 @@ export const ERROR_CODES = {
     httpStatus: 413,
     retryable: false,
   },
+  // Approval gates
+  APPROVAL_DENIED: {
+    description: 'A person denied the tool call, which needed approval; the tool did not run.',
+    httpStatus: 403,
+    retryable: false,
+  },
+  APPROVAL_TIMEOUT: {
+    description:
+      'No decision on the tool call, which needed approval, arrived within the approval timeout; the tool did not run.',
+    httpStatus: 504,
+    retryable: true,
+  },
+  APPROVAL_NOT_FOUND: {
+    description: 'The session has no tool call waiting for approval with this id.',
+    httpStatus: 404,
+    retryable: false,
+  },
+  APPROVAL_ALREADY_RESOLVED: {
+    description: 'The approval of this tool call was already decided, or timed out.',
+    httpStatus: 409,
+    retryable: false,
+  },
   // Services behind tools (OpenAPI actions, MCP servers)
   UPSTREAM_CLIENT_ERROR: {
     description:

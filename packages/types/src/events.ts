@@ -16,6 +16,8 @@ export const EVENT_TYPES = [
   'final',
   'error',
   'catalog_changed',
+  'approval_required',
+  'approval_resolved',
 ] as const;
 
 /** Zod schema of an event type name. */
@@ -131,6 +133,48 @@ export const ErrorPayloadSchema = z.object({
  */
 export const CatalogChangedPayloadSchema = CatalogChangeSchema;
 
+/** Longest reason a decision on an approval may carry, in characters. */
+export const MAX_APPROVAL_REASON_LENGTH = 10_000;
+
+/**
+ * `approval_required` payload: a tool call that needs a person's approval waits for a decision
+ * (`POST /sessions/:id/approvals`). It follows the call's `tool_call`; the tool runs only once the
+ * call is approved.
+ */
+export const ApprovalRequiredPayloadSchema = z.object({
+  callId: CallIdSchema,
+  toolName: ToolNameSchema,
+  /** The arguments as the code passed them (the same as the `tool_call`'s). */
+  args: z.unknown(),
+  /** Epoch ms at which the call fails with `APPROVAL_TIMEOUT` unless a decision arrived. */
+  expiresAt: z.number(),
+});
+
+/** Who decided an approval: the authenticated caller that sent the decision. */
+export const ApprovalDeciderSchema = z.object({
+  userId: z.string().optional(),
+  tenantId: z.string().optional(),
+});
+
+/**
+ * `approval_resolved` payload: the decision on a call that needed approval, as an audit reads it.
+ * `approved: false` with `timedOut: true` means no decision arrived within the approval timeout.
+ */
+export const ApprovalResolvedPayloadSchema = z.object({
+  callId: CallIdSchema,
+  toolName: ToolNameSchema,
+  /** Whether the tool may run. */
+  approved: z.boolean(),
+  /** The reason given with the decision, if any. */
+  reason: z.string().max(MAX_APPROVAL_REASON_LENGTH).optional(),
+  /** Who decided, when the decision came with an authenticated caller. */
+  decidedBy: ApprovalDeciderSchema.optional(),
+  /** Present (and `true`) when nobody decided in time. */
+  timedOut: z.literal(true).optional(),
+  /** Ms between `approval_required` and the decision. */
+  waitedMs: z.number().nonnegative(),
+});
+
 const envelopeShape = {
   protocolVersion: z.string().min(1).max(20),
   sessionId: SessionIdSchema,
@@ -165,6 +209,10 @@ export const FinalEventSchema = eventSchema('final', FinalPayloadSchema);
 export const ErrorEventSchema = eventSchema('error', ErrorPayloadSchema);
 /** `catalog_changed` event. */
 export const CatalogChangedEventSchema = eventSchema('catalog_changed', CatalogChangedPayloadSchema);
+/** `approval_required` event. */
+export const ApprovalRequiredEventSchema = eventSchema('approval_required', ApprovalRequiredPayloadSchema);
+/** `approval_resolved` event. */
+export const ApprovalResolvedEventSchema = eventSchema('approval_resolved', ApprovalResolvedPayloadSchema);
 
 /** Any plain (unencrypted) event, discriminated by `type`. */
 export const StreamEventSchema = z.discriminatedUnion('type', [
@@ -177,6 +225,8 @@ export const StreamEventSchema = z.discriminatedUnion('type', [
   FinalEventSchema,
   ErrorEventSchema,
   CatalogChangedEventSchema,
+  ApprovalRequiredEventSchema,
+  ApprovalResolvedEventSchema,
 ]);
 
 /**
@@ -206,6 +256,8 @@ export const WireEventSchema = z.discriminatedUnion('type', [
   FinalEventSchema,
   ErrorEventSchema,
   CatalogChangedEventSchema,
+  ApprovalRequiredEventSchema,
+  ApprovalResolvedEventSchema,
   EncryptedEventSchema,
 ]);
 
@@ -227,6 +279,12 @@ export type FinalPayload = z.infer<typeof FinalPayloadSchema>;
 export type ErrorPayload = z.infer<typeof ErrorPayloadSchema>;
 /** `catalog_changed` payload. */
 export type CatalogChangedPayload = z.infer<typeof CatalogChangedPayloadSchema>;
+/** `approval_required` payload. */
+export type ApprovalRequiredPayload = z.infer<typeof ApprovalRequiredPayloadSchema>;
+/** Who decided an approval. */
+export type ApprovalDecider = z.infer<typeof ApprovalDeciderSchema>;
+/** `approval_resolved` payload. */
+export type ApprovalResolvedPayload = z.infer<typeof ApprovalResolvedPayloadSchema>;
 
 /** `session_init` event. */
 export type SessionInitEvent = z.infer<typeof SessionInitEventSchema>;
@@ -246,6 +304,10 @@ export type FinalEvent = z.infer<typeof FinalEventSchema>;
 export type ErrorEvent = z.infer<typeof ErrorEventSchema>;
 /** `catalog_changed` event. */
 export type CatalogChangedEvent = z.infer<typeof CatalogChangedEventSchema>;
+/** `approval_required` event. */
+export type ApprovalRequiredEvent = z.infer<typeof ApprovalRequiredEventSchema>;
+/** `approval_resolved` event. */
+export type ApprovalResolvedEvent = z.infer<typeof ApprovalResolvedEventSchema>;
 /** Any plain event. */
 export type StreamEvent = z.infer<typeof StreamEventSchema>;
 /** An encrypted event. */

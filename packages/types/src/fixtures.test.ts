@@ -3,6 +3,8 @@ import { CatalogResponseSchema } from './catalog.js';
 import { EncryptedEventSchema, EVENT_TYPES, StreamEventSchema, WireEventSchema } from './events.js';
 import { CHANNEL_FIXTURES, EVENT_FIXTURES, HTTP_FIXTURES } from './fixtures.js';
 import {
+  ApprovalDecisionRequestSchema,
+  ApprovalDecisionResponseSchema,
   CancelSessionResponseSchema,
   ErrorResponseSchema,
   ExecuteRequestSchema,
@@ -70,6 +72,10 @@ describe('HTTP fixtures', () => {
     ['toolResultRequest', ToolResultRequestSchema],
     ['toolResultRequestWithError', ToolResultRequestSchema],
     ['toolResultResponse', ToolResultResponseSchema],
+    ['approvalDecisionRequest', ApprovalDecisionRequestSchema],
+    ['approvalDecisionRequestApproved', ApprovalDecisionRequestSchema],
+    ['approvalDecisionRequestSealed', ApprovalDecisionRequestSchema],
+    ['approvalDecisionResponse', ApprovalDecisionResponseSchema],
     ['cancelSessionResponse', CancelSessionResponseSchema],
     ['healthResponse', HealthResponseSchema],
     ['errorResponse', ErrorResponseSchema],
@@ -131,6 +137,34 @@ describe('invalid input is rejected with a readable error', () => {
       /filter\.types\.0/,
     ],
     ['tool result without callId', ToolResultRequestSchema, { result: 1 }, /callId/],
+    ['approval without callId', ApprovalDecisionRequestSchema, { approved: true }, /callId/],
+    [
+      'approval with a string for approved',
+      ApprovalDecisionRequestSchema,
+      { callId: 'call_1', approved: 'yes' },
+      /approved/,
+    ],
+    [
+      'approval with an unknown field',
+      ApprovalDecisionRequestSchema,
+      { callId: 'call_1', approved: true, approver: 'me' },
+      /approver/,
+    ],
+    [
+      'approval with a reason over 10,000 characters',
+      ApprovalDecisionRequestSchema,
+      { callId: 'call_1', approved: false, reason: 'x'.repeat(10_001) },
+      /reason/,
+    ],
+    [
+      'approval_resolved without approved',
+      StreamEventSchema,
+      {
+        ...EVENT_FIXTURES.approval_resolved,
+        payload: { callId: 'call_2', toolName: 'users:delete', waitedMs: 1 },
+      },
+      /payload\.approved/,
+    ],
     ['resume from seq -1', ResumeQuerySchema, { fromSeq: '-1' }, /fromSeq/],
     [
       'execute message without limits',

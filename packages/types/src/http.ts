@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorCodeSchema } from './error-codes.js';
-import { EventTypeSchema, ExecutionStatsSchema } from './events.js';
+import { EventTypeSchema, ExecutionStatsSchema, MAX_APPROVAL_REASON_LENGTH } from './events.js';
 import { CallIdSchema, SessionIdSchema } from './ids.js';
 import { SecurityLevelSchema } from './limits.js';
 import { WireErrorSchema } from './wire-error.js';
@@ -61,6 +61,8 @@ export const SessionInfoSchema = z.object({
   stats: ExecutionStatsSchema.optional(),
   /** Tool calls waiting for a client's answer. */
   pendingToolCalls: z.array(CallIdSchema).optional(),
+  /** Tool calls waiting for a person's approval (`POST /sessions/:sessionId/approvals`). */
+  pendingApprovals: z.array(CallIdSchema).optional(),
   error: WireErrorSchema.optional(),
 });
 
@@ -105,6 +107,29 @@ export const ToolResultResponseSchema = z.object({ success: z.literal(true) });
 
 /** Response of `POST /sessions/:sessionId/tool-result`. */
 export type ToolResultResponse = z.infer<typeof ToolResultResponseSchema>;
+
+/**
+ * Body of `POST /sessions/:sessionId/approvals`: the decision on a tool call waiting for approval
+ * (`approval_required`). In an encrypted session the client sends `encrypted` instead of
+ * `approved`/`reason`: the sealed JSON of `{ type: 'approval', callId, approved, reason? }`.
+ */
+export const ApprovalDecisionRequestSchema = z.strictObject({
+  callId: CallIdSchema,
+  /** `true` lets the tool run; `false` makes the call throw `APPROVAL_DENIED` in the code. */
+  approved: z.boolean().optional(),
+  /** Why, shown to the code with a denial and kept in the `approval_resolved` event. */
+  reason: z.string().max(MAX_APPROVAL_REASON_LENGTH).optional(),
+  encrypted: SealedMessageSchema.optional(),
+});
+
+/** Body of `POST /sessions/:sessionId/approvals`. */
+export type ApprovalDecisionRequest = z.infer<typeof ApprovalDecisionRequestSchema>;
+
+/** Response of `POST /sessions/:sessionId/approvals`. */
+export const ApprovalDecisionResponseSchema = z.object({ success: z.literal(true) });
+
+/** Response of `POST /sessions/:sessionId/approvals`. */
+export type ApprovalDecisionResponse = z.infer<typeof ApprovalDecisionResponseSchema>;
 
 /** Query of `GET /sessions/:sessionId/events`: replay from this seq (inclusive), then live. */
 export const ResumeQuerySchema = z.strictObject({

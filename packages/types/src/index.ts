@@ -21,6 +21,11 @@ export { EnclaveError, toEnclaveError } from './enclave-error.js';
 export type { ErrorCode, ErrorCodeInfo } from './error-codes.js';
 export { ERROR_CODES, ErrorCodeSchema, getErrorCodeInfo, isErrorCode } from './error-codes.js';
 export type {
+  ApprovalDecider,
+  ApprovalRequiredEvent,
+  ApprovalRequiredPayload,
+  ApprovalResolvedEvent,
+  ApprovalResolvedPayload,
   CatalogChangedEvent,
   CatalogChangedPayload,
   EncryptedEvent,
@@ -50,6 +55,11 @@ export type {
   WireEvent,
 } from './events.js';
 export {
+  ApprovalDeciderSchema,
+  ApprovalRequiredEventSchema,
+  ApprovalRequiredPayloadSchema,
+  ApprovalResolvedEventSchema,
+  ApprovalResolvedPayloadSchema,
   CatalogChangedEventSchema,
   CatalogChangedPayloadSchema,
   createEvent,
@@ -67,6 +77,7 @@ export {
   LogEventSchema,
   LogLevelSchema,
   LogPayloadSchema,
+  MAX_APPROVAL_REASON_LENGTH,
   SessionInitEventSchema,
   SessionInitPayloadSchema,
   StdoutEventSchema,
@@ -81,6 +92,8 @@ export {
 } from './events.js';
 export { CHANNEL_FIXTURES, EVENT_FIXTURES, HTTP_FIXTURES } from './fixtures.js';
 export type {
+  ApprovalDecisionRequest,
+  ApprovalDecisionResponse,
   CancelSessionResponse,
   ErrorResponse,
   EventFilter,
@@ -94,6 +107,8 @@ export type {
   ToolResultResponse,
 } from './http.js';
 export {
+  ApprovalDecisionRequestSchema,
+  ApprovalDecisionResponseSchema,
   CancelSessionResponseSchema,
   EncryptionRequestSchema,
   ErrorResponseSchema,

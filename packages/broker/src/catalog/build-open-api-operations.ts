@@ -61,15 +61,16 @@ export function buildOpenApiOperations(
     const name = names[index] as string;
     const tags = Array.isArray(entry.operation.tags) ? entry.operation.tags.map(String) : [];
     const deprecated = entry.operation.deprecated === true;
-    const selected = source.selects({
+    const info = {
       name,
       ...(entry.operationId === undefined ? {} : { operationId: entry.operationId }),
       method: entry.method,
       path: entry.path,
       tags: [...tags],
       deprecated,
-    });
-    if (!selected) return;
+    };
+    if (!source.selects(info)) return;
+    const requiresApproval = source.requiresApproval({ ...info, tags: [...tags] });
     const serverUrl = source.baseUrl ?? serverUrlOf(document, entry, source);
     if (!source.allowedOrigins.has(serverUrl.origin)) {
       throw new EnclaveError(
@@ -91,6 +92,7 @@ export function buildOpenApiOperations(
       description: describeOperation(entry.operation),
       tags,
       deprecated,
+      requiresApproval,
       inputSchema,
       ...(outputSchema === undefined ? {} : { outputSchema }),
       parameters,

@@ -284,6 +284,7 @@ export class CatalogHandler implements AsyncDisposable {
         inputSchema: action.inputSchema ?? {},
         ...(action.outputSchema === undefined ? {} : { outputSchema: action.outputSchema }),
         ...(action.deprecated === true ? { deprecated: true } : {}),
+        ...(action.requiresApproval === true ? { requiresApproval: true } : {}),
         handler: tool.handler,
       });
       const definition = this.toolRegistry.get(name) as ToolDefinition;

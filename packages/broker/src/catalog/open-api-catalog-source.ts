@@ -74,5 +74,6 @@ function toCatalogAction(service: string, operation: OpenApiOperation): CatalogA
     service,
     tags: [...operation.tags],
     deprecated: operation.deprecated,
+    ...(operation.requiresApproval ? { requiresApproval: true } : {}),
   };
 }

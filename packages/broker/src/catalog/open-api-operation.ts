@@ -45,6 +45,8 @@ export interface OpenApiOperation {
   readonly description: string | undefined;
   readonly tags: string[];
   readonly deprecated: boolean;
+  /** Whether calls wait for a person's approval (the source's `requiresApproval`). */
+  readonly requiresApproval: boolean;
   /** The arguments' JSON Schema: an object, plain JSON Schema 2020-12 with no `$ref`. */
   readonly inputSchema: Record<string, unknown>;
   /** What a call returns, from the success responses; absent when they do not describe it. */

@@ -66,6 +66,15 @@ export interface OpenApiSourceConfig {
   /** Operations that match do not become actions (applied after `include`). */
   exclude?: OpenApiOperationFilter;
   /**
+   * Which actions wait for a person's approval before each call is sent (`approval_required`,
+   * then `POST /sessions/:id/approvals`; a denial throws `APPROVAL_DENIED` in the code): `true` for
+   * all, patterns or a function as for `include`. Every operation that changes something, for
+   * example: `(operation) => operation.method !== 'GET'`, or
+   * `['POST *', 'PUT *', 'PATCH *', 'DELETE *']`. Listed as `requiresApproval: true` in the catalog.
+   * @default false
+   */
+  requiresApproval?: boolean | OpenApiOperationFilter;
+  /**
    * Origins (`https://api.example.com`) besides the service's own that calls and redirects may go
    * to. The service's own origins are those of `url` and of `baseUrl`. A document whose servers
    * point elsewhere is refused (`OPENAPI_INVALID`), so a document cannot send the broker's

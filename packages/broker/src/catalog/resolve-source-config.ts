@@ -29,6 +29,7 @@ const KNOWN_KEYS = new Set([
   'include',
   'exclude',
   'allowedOrigins',
+  'requiresApproval',
 ]);
 
 /** A source's configuration, checked and with defaults applied. */
@@ -46,6 +47,8 @@ export interface ResolvedSourceConfig {
   readonly allowedOrigins: ReadonlySet<string>;
   /** Whether an operation becomes an action. */
   readonly selects: (operation: OpenApiOperationInfo) => boolean;
+  /** Whether an action's calls wait for a person's approval. */
+  readonly requiresApproval: (operation: OpenApiOperationInfo) => boolean;
 }
 
 /**
@@ -101,6 +104,7 @@ export function resolveSourceConfig(config: OpenApiSourceConfig, index: number):
     timeout: integerAtLeast(label, 'timeout', config.timeout, DEFAULT_SOURCE_TIMEOUT, 1),
     allowedOrigins,
     selects: selector(label, config.include, config.exclude),
+    requiresApproval: approvalSelector(label, config.requiresApproval),
   };
 }
 
@@ -175,14 +179,24 @@ function selector(
   return (operation) => included(operation) && !excluded(operation);
 }
 
+function approvalSelector(
+  label: string,
+  requirement: boolean | OpenApiOperationFilter | undefined,
+): (operation: OpenApiOperationInfo) => boolean {
+  if (requirement === undefined || requirement === false) return () => false;
+  if (requirement === true) return () => true;
+  return matcher(label, 'requiresApproval', requirement, 'true, false, ');
+}
+
 function matcher(
   label: string,
   field: string,
   filter: OpenApiOperationFilter,
+  alternatives = '',
 ): (operation: OpenApiOperationInfo) => boolean {
   if (typeof filter === 'function') return (operation) => filter(operation) === true;
   if (!Array.isArray(filter) || filter.some((pattern) => typeof pattern !== 'string')) {
-    throw configurationError(`${label}: ${field} must be an array of patterns or a function`);
+    throw configurationError(`${label}: ${field} must be ${alternatives}an array of patterns or a function`);
   }
   const patterns = filter.map(globToRegExp);
   return (operation) => {
@@ -196,7 +210,8 @@ function matcher(
   };
 }
 
-function globToRegExp(pattern: string): RegExp {
+/** A `*` pattern (any run of characters) as an anchored regular expression. */
+export function globToRegExp(pattern: string): RegExp {
   const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*');
   return new RegExp(`^${escaped}$`, 's');
 }

@@ -9,6 +9,7 @@ import { ActiveStreams } from './active-streams.js';
 import { RequestGuard, type RequestGuardOptions } from './request-guard.js';
 import { resolveBodyLimit } from './resolve-body-limit.js';
 import type { RouteContext } from './route-context.js';
+import { registerApprovalsRoute } from './routes/register-approvals-route.js';
 import { registerDeclarationsRoute } from './routes/register-declarations-route.js';
 import { registerEventSocketRoute } from './routes/register-event-socket-route.js';
 import { registerEventsRoute } from './routes/register-events-route.js';
@@ -46,7 +47,7 @@ export interface EnclaveBrokerPluginOptions {
 /**
  * The broker's HTTP API as a fastify plugin, for mounting inside your own fastify app (with a
  * `prefix`). It registers every route (`POST /execute`, `GET|DELETE /sessions/:sessionId`,
- * `POST /sessions/:sessionId/tool-result`, `GET /sessions/:sessionId/events`, the WebSocket
+ * `POST /sessions/:sessionId/tool-result`, `POST /sessions/:sessionId/approvals`, `GET /sessions/:sessionId/events`, the WebSocket
  * `GET /sessions/stream`, `GET /code/actions`, `GET /code/declarations`, `GET /health`), authentication, rate limiting, CORS
  * and the error format, all scoped to the plugin: your other routes are untouched. If your app uses
  * `@fastify/websocket` itself, or mounts this plugin more than once, register `@fastify/websocket`
@@ -113,6 +114,7 @@ export const enclaveBrokerPlugin: FastifyPluginAsync<EnclaveBrokerPluginOptions>
   registerEventSocketRoute(app, context);
   registerSessionRoutes(app, context);
   registerToolResultRoute(app, context);
+  registerApprovalsRoute(app, context);
   registerEventsRoute(app, context);
   for (const route of broker.catalog.getRoutes()) {
     app.route({
@@ -129,6 +131,7 @@ export const enclaveBrokerPlugin: FastifyPluginAsync<EnclaveBrokerPluginOptions>
     '/sessions/stream': ['GET'],
     '/sessions/:sessionId': ['GET', 'DELETE'],
     '/sessions/:sessionId/tool-result': ['POST'],
+    '/sessions/:sessionId/approvals': ['POST'],
     '/sessions/:sessionId/events': ['GET'],
     '/code/actions': ['GET'],
     '/code/declarations': ['GET'],

@@ -15,6 +15,7 @@ export function toSessionInfo(session: Session): SessionInfo {
     lastSeq: session.lastSeq,
     stats: session.stats,
     pendingToolCalls: session.pendingToolCalls,
+    pendingApprovals: session.pendingApprovals ?? [],
   };
   if (session.completedAt !== undefined) info.completedAt = session.completedAt;
   if (session.error !== undefined) info.error = session.error;

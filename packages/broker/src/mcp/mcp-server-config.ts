@@ -1,3 +1,29 @@
+/** What a `requiresApproval` function of an MCP server sees of one of its tools. */
+export interface McpToolInfo {
+  /** The tool's name in the registry and the catalog, e.g. `notes_delete_note`. */
+  name: string;
+  /** The tool's name on the server, e.g. `delete_note`. */
+  tool: string;
+  /**
+   * The hints the server gives about the tool (`readOnlyHint`, `destructiveHint`,
+   * `idempotentHint`, `openWorldHint`, `title`), as it lists them; servers are not bound by them.
+   */
+  annotations?: {
+    title?: string;
+    readOnlyHint?: boolean;
+    destructiveHint?: boolean;
+    idempotentHint?: boolean;
+    openWorldHint?: boolean;
+  };
+}
+
+/**
+ * Which tools of an MCP server wait for a person's approval before each call is sent: `true` for
+ * all, a list of patterns matched against the tool's name on the server (`delete_note`) or in the
+ * registry (`notes_delete_note`), `*` standing for any run of characters, or a function.
+ */
+export type McpApprovalRequirement = boolean | readonly string[] | ((tool: McpToolInfo) => boolean);
+
 /** What both kinds of MCP server configuration share. */
 interface McpServerConfigBase {
   /**
@@ -7,6 +33,14 @@ interface McpServerConfigBase {
   name: string;
   /** Ms each connection attempt and each listing of the tools may take. @default 10000 */
   timeout?: number;
+  /**
+   * Which of the server's tools wait for a person's approval before each call is sent
+   * (`approval_required`, then `POST /sessions/:id/approvals`; a denial throws `APPROVAL_DENIED` in
+   * the code). For example `['delete_*', 'send_email']`, or every tool that does not say it only
+   * reads: `(tool) => tool.annotations?.readOnlyHint !== true`. Listed as `requiresApproval: true`
+   * in the catalog. @default false
+   */
+  requiresApproval?: McpApprovalRequirement;
 }
 
 /**

@@ -295,6 +295,11 @@ export class McpServerSource implements CatalogSource {
         ? undefined
         : withoutSchemaDialect(tool.outputSchema as Record<string, unknown>);
     const toolName = tool.name;
+    const requiresApproval = this.config.requiresApproval({
+      name,
+      tool: toolName,
+      ...(tool.annotations === undefined ? {} : { annotations: { ...tool.annotations } }),
+    });
     return {
       action: {
         name,
@@ -302,6 +307,7 @@ export class McpServerSource implements CatalogSource {
         inputSchema,
         ...(outputSchema === undefined ? {} : { outputSchema }),
         service: this.name,
+        ...(requiresApproval ? { requiresApproval: true } : {}),
       },
       description: description ?? `Tool ${toolName} of the MCP server ${this.name}`,
       callHash: toolName,

@@ -1,12 +1,12 @@
 import { EnclaveError } from '@enclave-vm/types';
-import { checkHeaders, displayUrlOf, isServiceName } from '../catalog/resolve-source-config.js';
-import type { McpServerConfig } from './mcp-server-config.js';
+import { checkHeaders, displayUrlOf, globToRegExp, isServiceName } from '../catalog/resolve-source-config.js';
+import type { McpServerConfig, McpToolInfo } from './mcp-server-config.js';
 
 /** Default of `McpServerConfig.timeout`. */
 export const DEFAULT_MCP_TIMEOUT = 10_000;
 
-const STDIO_KEYS = new Set(['name', 'command', 'args', 'env', 'cwd', 'timeout']);
-const HTTP_KEYS = new Set(['name', 'url', 'headers', 'timeout']);
+const STDIO_KEYS = new Set(['name', 'command', 'args', 'env', 'cwd', 'timeout', 'requiresApproval']);
+const HTTP_KEYS = new Set(['name', 'url', 'headers', 'timeout', 'requiresApproval']);
 /** Secrets shorter than this are not searched for in messages (they would match ordinary words). */
 const MIN_SECRET_LENGTH = 4;
 
@@ -33,6 +33,8 @@ interface ResolvedBase {
   readonly displayUrl: string;
   /** Values that must never be shown: header and environment values, URL credentials and query. */
   readonly secrets: readonly string[];
+  /** Whether calls of a tool wait for a person's approval. */
+  readonly requiresApproval: (tool: McpToolInfo) => boolean;
 }
 
 /**
@@ -65,6 +67,7 @@ export function resolveMcpServerConfig(config: McpServerConfig, index: number): 
     );
   }
   const timeout = positiveInteger(label, 'timeout', raw.timeout, DEFAULT_MCP_TIMEOUT);
+  const requiresApproval = approvalSelector(label, raw.requiresApproval);
   if (hasCommand) {
     if (typeof raw.command !== 'string' || raw.command.trim() === '') {
       throw configurationError(`${label}: command must be a non-empty string`);
@@ -85,6 +88,7 @@ export function resolveMcpServerConfig(config: McpServerConfig, index: number): 
       env,
       cwd: raw.cwd as string | undefined,
       timeout,
+      requiresApproval,
       displayUrl: '',
       secrets: secretsOf(Object.values(env)),
     };
@@ -105,6 +109,7 @@ export function resolveMcpServerConfig(config: McpServerConfig, index: number): 
     url,
     headers,
     timeout,
+    requiresApproval,
     displayUrl: displayUrlOf(url),
     secrets: secretsOf([
       ...Object.values(headers),
@@ -157,6 +162,22 @@ function checkEnvironment(label: string, env: unknown): Record<string, string> {
     checked[name] = value;
   }
   return checked;
+}
+
+function approvalSelector(label: string, requirement: unknown): (tool: McpToolInfo) => boolean {
+  if (requirement === undefined || requirement === false) return () => false;
+  if (requirement === true) return () => true;
+  if (typeof requirement === 'function') {
+    const decide = requirement as (tool: McpToolInfo) => unknown;
+    return (tool) => decide(tool) === true;
+  }
+  if (!Array.isArray(requirement) || requirement.some((pattern) => typeof pattern !== 'string')) {
+    throw configurationError(
+      `${label}: requiresApproval must be true, false, an array of tool name patterns or a function`,
+    );
+  }
+  const patterns = (requirement as string[]).map(globToRegExp);
+  return (tool) => patterns.some((pattern) => pattern.test(tool.tool) || pattern.test(tool.name));
 }
 
 function positiveInteger(label: string, field: string, value: unknown, fallback: number): number {

@@ -89,6 +89,13 @@ export interface BrokerOptions {
   /** Handler for tool names the registry does not know; without it such calls go to the client. */
   toolHandler?: ToolHandler;
   /**
+   * Ms a tool call that requires approval (`requiresApproval`) waits for a decision; without one it
+   * fails with `APPROVAL_TIMEOUT` and the tool does not run. The wait is not part of the tool
+   * timeout: an approved tool then gets its whole `toolTimeout`. The session's own `timeout` still
+   * bounds everything (`EXECUTION_TIMEOUT`). @default the session limits' `toolTimeout`
+   */
+  approvalTimeout?: number;
+  /**
    * OpenAPI services whose operations become tools (`${name}_${operationId}`) and catalog actions
    * (`GET /code/actions`), polled to stay current. See `broker.catalog`.
    */

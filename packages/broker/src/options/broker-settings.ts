@@ -41,6 +41,8 @@ export interface BrokerSettings {
   readonly heartbeatInterval: number;
   readonly maxEventLogSize: number;
   readonly leaseTimeout: number;
+  /** Ms a call that requires approval waits for the decision (default: `limits.toolTimeout`). */
+  readonly approvalTimeout: number;
   /** The prefix of every Redis key (meaningful with `redis`). */
   readonly keyPrefix: string;
 }
@@ -91,6 +93,7 @@ export function resolveBrokerSettings(options: BrokerOptions): BrokerSettings {
     ),
     maxEventLogSize: positiveInteger('maxEventLogSize', options.maxEventLogSize, DEFAULT_MAX_EVENT_LOG_SIZE),
     leaseTimeout: resolveLeaseTimeout(options.leaseTimeout),
+    approvalTimeout: positiveInteger('approvalTimeout', options.approvalTimeout, limits.toolTimeout),
     keyPrefix: resolveKeyPrefix(options),
   });
 }

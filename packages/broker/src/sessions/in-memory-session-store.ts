@@ -307,5 +307,6 @@ function copyRecord(session: Session): Session {
     ...session,
     stats: { ...session.stats },
     pendingToolCalls: [...session.pendingToolCalls],
+    ...(session.pendingApprovals === undefined ? {} : { pendingApprovals: [...session.pendingApprovals] }),
   };
 }

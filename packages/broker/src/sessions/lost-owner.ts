@@ -49,6 +49,7 @@ export function lostOwnerEnding(
       completedAt: now,
       error: brokerLostError(session.id),
       pendingToolCalls: [],
+      pendingApprovals: [],
       stats,
       sealedEnding: undefined,
     },

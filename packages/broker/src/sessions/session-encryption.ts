@@ -10,6 +10,7 @@ import {
   CallIdSchema,
   EnclaveError,
   type EncryptionParams,
+  MAX_APPROVAL_REASON_LENGTH,
   type StreamEvent,
   ToolErrorBodySchema,
   toEnclaveError,
@@ -27,6 +28,23 @@ const SealedToolResultSchema = z.object({
   result: z.unknown().optional(),
   error: ToolErrorBodySchema.optional(),
 });
+
+/**
+ * The plain content of a sealed decision on an approval: `{ type: 'approval', callId, approved,
+ * reason? }`. The `type` keeps a sealed tool result from being taken for a decision.
+ */
+const SealedApprovalSchema = z.object({
+  type: z.literal('approval'),
+  callId: CallIdSchema,
+  approved: z.boolean(),
+  reason: z.string().max(MAX_APPROVAL_REASON_LENGTH).optional(),
+});
+
+/** An opened decision on an approval. */
+export interface OpenedApproval {
+  approved: boolean;
+  reason: string | undefined;
+}
 
 /** An opened tool result. */
 export interface OpenedToolResult {
@@ -108,5 +126,28 @@ export class SessionEncryption {
       );
     }
     return { result: parsed.data.result, error: parsed.data.error };
+  }
+
+  /**
+   * Opens a sealed decision on the approval of call `callId`. Throws `ENCRYPTION_ERROR` when it
+   * fails authentication, was already opened (a replay), is not a decision, or decides another
+   * call; the call then still waits for a valid decision.
+   */
+  async openApproval(callId: string, sealed: SealedMessage): Promise<OpenedApproval> {
+    const value = await this.cipher.openMessage(sealed);
+    const parsed = validate(SealedApprovalSchema, value);
+    if (!parsed.success) {
+      throw new EnclaveError(
+        'ENCRYPTION_ERROR',
+        `The sealed approval is not { type: 'approval', callId, approved, reason? }: ${parsed.message}`,
+      );
+    }
+    if (parsed.data.callId !== callId) {
+      throw new EnclaveError(
+        'ENCRYPTION_ERROR',
+        `The sealed approval decides call ${parsed.data.callId}, not ${callId}`,
+      );
+    }
+    return { approved: parsed.data.approved, reason: parsed.data.reason };
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SessionExecutor, ToolOutcome } from '@enclave-vm/runtime';
 import {
+  type ApprovalDecider,
   type CatalogChange,
   EnclaveError,
   type EventFilter,
@@ -29,6 +30,7 @@ import { SessionEncryption } from './session-encryption.js';
 import { type OpenedEventSource, SessionEventStream } from './session-event-stream.js';
 import { SessionRun, type SessionRunHost } from './session-run.js';
 import {
+  type ApprovalAnswer,
   type BrokerReply,
   type BrokerRequest,
   type SessionFollower,
@@ -126,6 +128,7 @@ export class SessionManager {
       events: this.events,
       logger: this.logger,
       expiryGrace: this.store.expiryGrace,
+      approvalTimeout: this.settings.approvalTimeout,
       runEnded: (run) => {
         this.runs.delete(run.id);
       },
@@ -197,6 +200,7 @@ export class SessionManager {
         lastSeq: 0,
         stats: { durationMs: 0, cpuTimeMs: 0, toolCalls: 0, stdoutBytes: 0 },
         pendingToolCalls: [],
+        pendingApprovals: [],
         ...(caller === undefined ? {} : { user: caller }),
       },
       { maxActive: this.settings.maxConcurrentSessions },
@@ -298,6 +302,36 @@ export class SessionManager {
     // A session this broker does not run has ended, or runs on another broker.
     if (!isActive(session) || session.owner === this.brokerId) throw sessionEnded(sessionId);
     await this.route(session, { type: 'tool-result', sessionId, callId, answer });
+  }
+
+  /**
+   * Decides the approval of a tool call, plain or sealed: the one path of every decision, routed to
+   * the broker running the session. `caller` is recorded as who decided. Throws
+   * `SESSION_NOT_FOUND`, `ENCRYPTION_ERROR`, `APPROVAL_NOT_FOUND`, `APPROVAL_ALREADY_RESOLVED` or
+   * `SESSION_ENDED`.
+   */
+  async submitApproval(
+    sessionId: string,
+    callId: string,
+    answer: ApprovalAnswer,
+    caller?: AuthenticatedUser,
+  ): Promise<void> {
+    const decidedBy = deciderOf(caller);
+    const run = this.runs.get(sessionId);
+    if (run?.visibleTo(caller)) {
+      await answerApproval(run, callId, answer, decidedBy);
+      return;
+    }
+    const session = await this.getSession(sessionId, caller);
+    if (session === null) throw sessionNotFound(sessionId);
+    if (!isActive(session) || session.owner === this.brokerId) throw sessionEnded(sessionId);
+    await this.route(session, {
+      type: 'approval',
+      sessionId,
+      callId,
+      answer,
+      ...(decidedBy === undefined ? {} : { decidedBy }),
+    });
   }
 
   /** See `EnclaveBroker.cancelSession`. */
@@ -430,7 +464,11 @@ export class SessionManager {
         return { ok: true };
       }
       if (run === undefined) throw sessionEnded(request.sessionId);
-      await answerToolCall(run, request.callId, request.answer);
+      if (request.type === 'approval') {
+        await answerApproval(run, request.callId, request.answer, request.decidedBy);
+      } else {
+        await answerToolCall(run, request.callId, request.answer);
+      }
       return { ok: true };
     } catch (error) {
       return { ok: false, error: toEnclaveError(error).toWire() };
@@ -569,6 +607,43 @@ async function answerToolCall(run: SessionRun, callId: string, answer: ToolAnswe
     outcome = toOutcome(opened.result, opened.error);
   }
   run.submitClientResult(callId, outcome);
+}
+
+/** Checks a decision against the run's encryption, opens a sealed one, and hands it to the run. */
+async function answerApproval(
+  run: SessionRun,
+  callId: string,
+  answer: ApprovalAnswer,
+  decidedBy: ApprovalDecider | undefined,
+): Promise<void> {
+  let decision: { approved: boolean; reason: string | undefined };
+  if (answer.kind === 'plain') {
+    if (run.encryption !== undefined) {
+      throw new EnclaveError(
+        'ENCRYPTION_ERROR',
+        `Session ${run.id} is encrypted: its approvals must be sealed (send { callId, encrypted })`,
+      );
+    }
+    decision = { approved: answer.approved, reason: answer.reason };
+  } else {
+    if (run.encryption === undefined) {
+      throw new EnclaveError(
+        'ENCRYPTION_ERROR',
+        `Session ${run.id} is not encrypted: send the approval as { callId, approved, reason? }`,
+      );
+    }
+    decision = await run.encryption.openApproval(callId, answer.sealed);
+  }
+  run.submitApproval(callId, { ...decision, decidedBy });
+}
+
+/** Who decided, as `approval_resolved` records it: the caller's user and tenant, when known. */
+function deciderOf(caller: AuthenticatedUser | undefined): ApprovalDecider | undefined {
+  if (caller === undefined) return undefined;
+  const decider: ApprovalDecider = {};
+  if (typeof caller.userId === 'string') decider.userId = caller.userId;
+  if (typeof caller.tenantId === 'string') decider.tenantId = caller.tenantId;
+  return decider.userId === undefined && decider.tenantId === undefined ? undefined : decider;
 }
 
 function toOutcome(result: unknown, error: ToolResultError | undefined): ToolOutcome {

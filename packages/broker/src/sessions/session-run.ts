@@ -1,5 +1,6 @@
 import type { ExecutionHandle, SessionExecutor, ToolOutcome } from '@enclave-vm/runtime';
 import {
+  type ApprovalDecider,
   type CatalogChange,
   createEvent,
   EnclaveError,
@@ -36,6 +37,8 @@ export interface SessionRunHost {
   readonly logger: Logger;
   /** How long after `expiresAt` the store keeps a session: failed writes are retried until then. */
   readonly expiryGrace: number;
+  /** Ms a tool call needing approval waits for a decision before it fails with `APPROVAL_TIMEOUT`. */
+  readonly approvalTimeout: number;
   /** Called once, when the run has ended (its `final` was handed to the log, or the log was lost). */
   runEnded(run: SessionRun): void;
 }
@@ -62,9 +65,30 @@ interface PendingCall {
   readonly toolName: string;
   readonly answeredBy: 'broker' | 'client';
   readonly startedAt: number;
-  readonly timer: NodeJS.Timeout;
+  /** The tool timeout, or while the call waits for approval the approval timeout. */
+  timer: NodeJS.Timeout;
   /** Broker-answered calls only: aborted when the call is no longer wanted. */
   readonly controller: AbortController | undefined;
+  /** Set while the call waits for a person's approval. */
+  approval: PendingApproval | undefined;
+}
+
+/** A call's wait for a decision on its approval. */
+interface PendingApproval {
+  /** `performance.now()` when `approval_required` was logged. */
+  readonly requestedAt: number;
+  /** Lets the tool run. */
+  readonly approve: () => void;
+  /** Fails the call with this error (`APPROVAL_DENIED`, `APPROVAL_TIMEOUT`, or why the run ended). */
+  readonly refuse: (error: EnclaveError) => void;
+}
+
+/** A decision on an approval, as {@link SessionRun.submitApproval} takes it. */
+export interface ApprovalDecision {
+  approved: boolean;
+  reason?: string | undefined;
+  /** Who decided, when known. */
+  decidedBy?: ApprovalDecider | undefined;
 }
 
 const EMPTY_PAYLOAD = Object.freeze({});
@@ -96,6 +120,8 @@ export class SessionRun {
   private handle: ExecutionHandle | undefined;
   private readonly pendingCalls = new Map<string, PendingCall>();
   private readonly answeredCalls = new Set<string>();
+  /** Calls whose approval was decided (or timed out). */
+  private readonly resolvedApprovals = new Set<string>();
   private fatalErrorLogged = false;
   private isEnded = false;
   private completedAt: number | undefined;
@@ -195,6 +221,7 @@ export class SessionRun {
       lastSeq: this.seq,
       stats: this.stats(),
       pendingToolCalls: this.clientCallIds(),
+      pendingApprovals: this.approvalCallIds(),
       ...(this.user === undefined ? {} : { user: this.user }),
       ...(this.status === 'completed' ? { result: this.result } : {}),
       ...(this.error === undefined ? {} : { error: this.error }),
@@ -243,7 +270,10 @@ export class SessionRun {
    * the runtime's own tool timer is only a backstop, set a little later so that it never wins.
    */
   private runtimeLimits(): SessionLimits {
-    return { ...this.limits, toolTimeout: this.limits.toolTimeout + RUNTIME_TOOL_TIMEOUT_GRACE_MS };
+    // A call that needs approval may take the tool timeout to decide that it does, the approval
+    // timeout to get a decision, then the tool timeout to run.
+    const longestCall = 2 * this.limits.toolTimeout + this.host.approvalTimeout;
+    return { ...this.limits, toolTimeout: longestCall + RUNTIME_TOOL_TIMEOUT_GRACE_MS };
   }
 
   /** Logs a heartbeat while running; returns whether one was logged. */
@@ -276,6 +306,30 @@ export class SessionRun {
       );
     }
     this.answer(callId, outcome);
+  }
+
+  /**
+   * Decides the approval of a call waiting for one: approved, the tool runs; denied, the call
+   * throws `APPROVAL_DENIED` (with the reason) inside the code. Logs `approval_resolved`. Throws
+   * `SESSION_ENDED`, `APPROVAL_ALREADY_RESOLVED` (also after the approval timed out) or
+   * `APPROVAL_NOT_FOUND`.
+   */
+  submitApproval(callId: string, decision: ApprovalDecision): void {
+    if (this.isEnded) throw new EnclaveError('SESSION_ENDED', `Session ${this.id} has already ended`);
+    if (this.resolvedApprovals.has(callId)) {
+      throw new EnclaveError(
+        'APPROVAL_ALREADY_RESOLVED',
+        `The approval of tool call ${callId} was already decided`,
+      );
+    }
+    const pending = this.pendingCalls.get(callId);
+    if (pending?.approval === undefined) {
+      throw new EnclaveError(
+        'APPROVAL_NOT_FOUND',
+        `Session ${this.id} has no tool call ${callId} waiting for approval`,
+      );
+    }
+    this.resolveApproval(callId, pending, pending.approval, decision, false);
   }
 
   /**
@@ -338,6 +392,7 @@ export class SessionRun {
     for (const pending of this.pendingCalls.values()) {
       clearTimeout(pending.timer);
       pending.controller?.abort(reason);
+      pending.approval?.refuse(reason);
     }
     this.pendingCalls.clear();
     this.host.runEnded(this);
@@ -408,7 +463,14 @@ export class SessionRun {
     const controller = answeredBy === 'broker' ? new AbortController() : undefined;
     const timer = setTimeout(() => this.timeOut(callId), this.limits.toolTimeout);
     timer.unref();
-    this.pendingCalls.set(callId, { toolName, answeredBy, startedAt: performance.now(), timer, controller });
+    this.pendingCalls.set(callId, {
+      toolName,
+      answeredBy,
+      startedAt: performance.now(),
+      timer,
+      controller,
+      approval: undefined,
+    });
     // Whoever sees the call in the log also sees it among the record's pending calls.
     this.emit(
       'tool_call',
@@ -427,10 +489,122 @@ export class SessionRun {
       ...(this.user === undefined ? {} : { user: this.user }),
       signal: controller.signal,
     };
-    this.runBrokerTool(toolName, args, context).then(
+    this.runBrokerCall(toolName, args, context).then(
       (result) => this.answer(callId, { ok: true, result }),
       (error: unknown) =>
         this.answer(callId, { ok: false, error: toEnclaveError(error, 'TOOL_ERROR').toWire() }),
+    );
+  }
+
+  /**
+   * A broker-answered call: when its tool requires approval (for these arguments), waits for the
+   * decision first; then runs the tool.
+   */
+  private async runBrokerCall(toolName: string, args: unknown, context: ExecutionContext): Promise<unknown> {
+    const { tools } = this.host;
+    const requirement = tools.get(toolName)?.requiresApproval;
+    if (requirement !== undefined && requirement !== false) {
+      if (await tools.requiresApproval(toolName, args, context)) {
+        await this.awaitApproval(context.callId, toolName, args);
+      }
+    }
+    return this.runBrokerTool(toolName, args, context);
+  }
+
+  /**
+   * Logs `approval_required` and resolves once the call is approved; rejects with
+   * `APPROVAL_DENIED` or `APPROVAL_TIMEOUT`, or when the call is no longer wanted (the run ended, the
+   * tool timeout passed while the requirement was decided).
+   */
+  private awaitApproval(callId: string, toolName: string, args: unknown): Promise<void> {
+    const pending = this.pendingCalls.get(callId);
+    if (pending === undefined || this.isEnded) {
+      return Promise.reject(new EnclaveError('SESSION_ENDED', `Tool call ${callId} is no longer wanted`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const approval: PendingApproval = {
+        requestedAt: performance.now(),
+        approve: resolve,
+        refuse: reject,
+      };
+      pending.approval = approval;
+      clearTimeout(pending.timer);
+      const timeout = this.host.approvalTimeout;
+      pending.timer = setTimeout(() => this.approvalTimedOut(callId), timeout);
+      pending.timer.unref();
+      this.emit(
+        'approval_required',
+        { callId, toolName, args, expiresAt: Date.now() + timeout },
+        { pendingApprovals: this.approvalCallIds() },
+      );
+      if (this.host.events.has('approval:required')) {
+        this.host.events.emit('approval:required', this.view(), toolName, args, { callId });
+      }
+    });
+  }
+
+  private approvalTimedOut(callId: string): void {
+    const pending = this.pendingCalls.get(callId);
+    if (pending?.approval === undefined || this.isEnded) return;
+    this.resolveApproval(callId, pending, pending.approval, { approved: false }, true);
+  }
+
+  /** Logs `approval_resolved` and lets the call go on: to the tool, or to its error. */
+  private resolveApproval(
+    callId: string,
+    pending: PendingCall,
+    approval: PendingApproval,
+    decision: ApprovalDecision,
+    timedOut: boolean,
+  ): void {
+    pending.approval = undefined;
+    this.resolvedApprovals.add(callId);
+    clearTimeout(pending.timer);
+    const approved = decision.approved && !timedOut;
+    const reason = decision.reason;
+    const decidedBy = decision.decidedBy;
+    this.emit(
+      'approval_resolved',
+      {
+        callId,
+        toolName: pending.toolName,
+        approved,
+        ...(reason === undefined ? {} : { reason }),
+        ...(decidedBy === undefined ? {} : { decidedBy }),
+        ...(timedOut ? { timedOut: true as const } : {}),
+        waitedMs: Math.max(0, performance.now() - approval.requestedAt),
+      },
+      { pendingApprovals: this.approvalCallIds() },
+    );
+    if (this.host.events.has('approval:resolved')) {
+      this.host.events.emit('approval:resolved', this.view(), pending.toolName, {
+        callId,
+        approved,
+        ...(reason === undefined ? {} : { reason }),
+        ...(decidedBy === undefined ? {} : { decidedBy }),
+        timedOut,
+      });
+    }
+    if (approved) {
+      // The tool gets its whole tool timeout from now on.
+      pending.timer = setTimeout(() => this.timeOut(callId), this.limits.toolTimeout);
+      pending.timer.unref();
+      approval.approve();
+      return;
+    }
+    approval.refuse(
+      timedOut
+        ? new EnclaveError(
+            'APPROVAL_TIMEOUT',
+            `Tool ${pending.toolName} got no decision on its approval within ${this.host.approvalTimeout} ms`,
+          )
+        : new EnclaveError(
+            'APPROVAL_DENIED',
+            reason === undefined || reason === ''
+              ? `The call of tool ${pending.toolName} was denied`
+              : `The call of tool ${pending.toolName} was denied: ${reason}`,
+            reason === undefined ? {} : { details: { reason } },
+          ),
     );
   }
 
@@ -473,6 +647,12 @@ export class SessionRun {
     this.pendingCalls.delete(callId);
     this.answeredCalls.add(callId);
     clearTimeout(pending.timer);
+    if (pending.approval !== undefined) {
+      pending.approval.refuse(
+        new EnclaveError('TOOL_CALL_ALREADY_ANSWERED', `Tool call ${callId} was answered`),
+      );
+      pending.approval = undefined;
+    }
     const applied = outcome.ok ? this.checkResult(pending.toolName, outcome.result) : outcome;
     if (!applied.ok && pending.controller !== undefined && !pending.controller.signal.aborted) {
       pending.controller.abort(EnclaveError.fromWire(applied.error));
@@ -558,6 +738,7 @@ export class SessionRun {
       for (const pending of this.pendingCalls.values()) {
         clearTimeout(pending.timer);
         pending.controller?.abort(abortReason);
+        pending.approval?.refuse(abortReason);
       }
     }
     this.pendingCalls.clear();
@@ -566,6 +747,7 @@ export class SessionRun {
       completedAt: this.completedAt,
       stats: payload.stats,
       pendingToolCalls: [],
+      pendingApprovals: [],
       ...(payload.ok ? { result: payload.result } : { error: this.error }),
     });
     this.host.runEnded(this);
@@ -585,6 +767,12 @@ export class SessionRun {
       toolCalls: this.toolCalls,
       stdoutBytes: this.stdoutBytes,
     };
+  }
+
+  private approvalCallIds(): string[] {
+    const ids: string[] = [];
+    for (const [callId, pending] of this.pendingCalls) if (pending.approval !== undefined) ids.push(callId);
+    return ids;
   }
 
   private clientCallIds(): string[] {

@@ -1,4 +1,9 @@
-import { EnclaveError, type SealedMessagePayload, type WireError } from '@enclave-vm/types';
+import {
+  type ApprovalDecider,
+  EnclaveError,
+  type SealedMessagePayload,
+  type WireError,
+} from '@enclave-vm/types';
 import type { LoggedEvent } from './logged-event.js';
 import type { Session } from './session.js';
 
@@ -14,6 +19,7 @@ export type SessionChanges = Partial<
     | 'completedAt'
     | 'stats'
     | 'pendingToolCalls'
+    | 'pendingApprovals'
     | 'result'
     | 'error'
     | 'sealedEnding'
@@ -88,8 +94,16 @@ export type ToolAnswer =
   | { readonly kind: 'sealed'; readonly sealed: SealedMessagePayload };
 
 /**
+ * A decision on a tool call waiting for approval: plain, or, in an encrypted session, the sealed
+ * `{ type: 'approval', callId, approved, reason? }`.
+ */
+export type ApprovalAnswer =
+  | { readonly kind: 'plain'; readonly approved: boolean; readonly reason?: string }
+  | { readonly kind: 'sealed'; readonly sealed: SealedMessagePayload };
+
+/**
  * What one broker asks of the broker that runs a session (plain data, sent through the store):
- * apply a client's tool answer, or cancel the session.
+ * apply a client's tool answer or a decision on an approval, or cancel the session.
  */
 export type BrokerRequest =
   | {
@@ -97,6 +111,14 @@ export type BrokerRequest =
       readonly sessionId: string;
       readonly callId: string;
       readonly answer: ToolAnswer;
+    }
+  | {
+      readonly type: 'approval';
+      readonly sessionId: string;
+      readonly callId: string;
+      readonly answer: ApprovalAnswer;
+      /** Who decided (the authenticated caller of the broker that received the decision). */
+      readonly decidedBy?: ApprovalDecider;
     }
   | { readonly type: 'cancel'; readonly sessionId: string };
 

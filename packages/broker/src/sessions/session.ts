@@ -24,6 +24,11 @@ export interface Session {
   stats: ExecutionStats;
   /** Ids of tool calls waiting for the client. */
   pendingToolCalls: string[];
+  /**
+   * Ids of tool calls waiting for a person's approval. Absent from records written before approval
+   * gates existed (read it as empty).
+   */
+  pendingApprovals?: string[];
   /** The authenticated caller that started it. */
   user?: AuthenticatedUser;
   /** The final result, once completed. */

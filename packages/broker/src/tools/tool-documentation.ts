@@ -1,5 +1,12 @@
 import { isPlainObject } from './parameter-arguments.js';
 
+/** The sentence a tool's JSDoc (and its text documentation) gives about its approval. */
+export function describeApproval(approval: 'always' | 'sometimes'): string {
+  return approval === 'always'
+    ? "Waits for a person's approval before it runs; rejects with code APPROVAL_DENIED (or APPROVAL_TIMEOUT) when it is not given."
+    : "May wait for a person's approval before it runs; rejects with code APPROVAL_DENIED (or APPROVAL_TIMEOUT) when it is not given.";
+}
+
 /** One argument of a tool, as the documentation shows it. */
 export interface ArgumentDocumentation {
   name: string;
@@ -22,6 +29,8 @@ export interface ToolDocumentation {
   inputSchema: Record<string, unknown>;
   /** Whether the tool is deprecated. */
   deprecated?: boolean;
+  /** Whether its calls wait for a person's approval: every call, or some (a predicate decides). */
+  approval?: 'always' | 'sometimes';
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -114,6 +123,7 @@ export function formatToolDocumentation(tools: readonly ToolDocumentation[]): st
     lines.push('', `## ${tool.name}`, '');
     if (tool.deprecated === true) lines.push('Deprecated: prefer another tool when one fits.', '');
     if (tool.description !== '') lines.push(tool.description, '');
+    if (tool.approval !== undefined) lines.push(describeApproval(tool.approval), '');
     lines.push(`Call: \`${formatCallExample(tool)}\``, '');
     if (tool.arguments === undefined) {
       lines.push('Arguments (JSON Schema):', JSON.stringify(tool.inputSchema));

@@ -15,6 +15,7 @@ import {
   type ToolDocumentation,
 } from './tool-documentation.js';
 import type {
+  ApprovalRequirement,
   DocumentationOptions,
   ExecutionContext,
   JsonSchemaToolConfig,
@@ -72,17 +73,26 @@ export class ToolRegistry {
     if (typeof tool.handler !== 'function')
       throw configurationError(`Tool ${name}: handler must be a function`);
     const parameters = checkParameters(name, tool.parameters);
+    const requiresApproval = checkApprovalRequirement(name, tool.requiresApproval);
     const handler = tool.handler;
-    const definition: ToolDefinition = { name, description, parameters, handler };
+    const definition: ToolDefinition = {
+      name,
+      description,
+      parameters,
+      handler,
+      ...(requiresApproval === undefined ? {} : { requiresApproval }),
+    };
     const inputSchema = parametersToJsonSchema(parameters);
+    const approval = approvalOf(requiresApproval);
     this.add(name, {
       definition,
       inputSchema,
-      declaration: { name, description, inputSchema },
+      declaration: { name, description, inputSchema, ...approval },
       documentation: {
         name,
         description,
         inputSchema,
+        ...approval,
         arguments: Object.entries(parameters).map(([argumentName, parameter]) => ({
           name: argumentName,
           type: parameter.type,
@@ -114,6 +124,10 @@ export class ToolRegistry {
     if (typeof config.handler !== 'function') {
       throw configurationError(`Tool ${toolName}: handler must be a function`);
     }
+    const requiresApproval = checkApprovalRequirement(
+      toolName,
+      config.requiresApproval as ApprovalRequirement | undefined,
+    );
     const handler = config.handler;
     let inputSchema: Record<string, unknown>;
     try {
@@ -156,12 +170,20 @@ export class ToolRegistry {
         if (!checked.success) throw validationError(toolName, checked);
         return run(checked.args, context ?? detachedContext(toolName));
       },
+      ...(requiresApproval === undefined ? {} : { requiresApproval }),
     };
+    const approval = approvalOf(requiresApproval);
     this.add(toolName, {
       definition,
       inputSchema,
-      declaration: { name: toolName, description, inputSchema },
-      documentation: { name: toolName, description, inputSchema, arguments: documentedArguments },
+      declaration: { name: toolName, description, inputSchema, ...approval },
+      documentation: {
+        name: toolName,
+        description,
+        inputSchema,
+        arguments: documentedArguments,
+        ...approval,
+      },
       check,
       run,
     });
@@ -197,6 +219,7 @@ export class ToolRegistry {
     if (config.deprecated !== undefined && typeof config.deprecated !== 'boolean') {
       throw configurationError(`Tool ${toolName}: deprecated must be a boolean`);
     }
+    const requiresApproval = checkApprovalRequirement(toolName, config.requiresApproval);
     const handler = config.handler;
     const inputSchema = config.inputSchema;
     const outputSchema = config.outputSchema;
@@ -216,6 +239,7 @@ export class ToolRegistry {
           if (!checked.success) throw validationError(toolName, checked);
           return run(checked.args, context ?? detachedContext(toolName));
         },
+        ...(requiresApproval === undefined ? {} : { requiresApproval }),
       },
       inputSchema,
       declaration: {
@@ -224,6 +248,7 @@ export class ToolRegistry {
         inputSchema,
         ...(outputSchema === undefined ? {} : { outputSchema }),
         ...(deprecated ? { deprecated } : {}),
+        ...approvalOf(requiresApproval),
       },
       documentation: {
         name: toolName,
@@ -231,6 +256,7 @@ export class ToolRegistry {
         inputSchema,
         arguments: documentedArguments,
         ...(deprecated ? { deprecated } : {}),
+        ...approvalOf(requiresApproval),
       },
       check: validator.check,
       run,
@@ -324,6 +350,33 @@ export class ToolRegistry {
   }
 
   /**
+   * Whether this call of tool `name` must wait for a person's approval before it runs: checks the
+   * arguments first (rejecting with `TOOL_VALIDATION_ERROR`, as `call` would), then asks the tool's
+   * `requiresApproval` (`true`, or a predicate given the checked arguments and `context`; only a
+   * predicate answering `false` skips the approval). Resolves `false` for a tool without one.
+   * Rejects with `TOOL_NOT_FOUND`, or `TOOL_ERROR` when the predicate throws. The broker calls it
+   * before every call of a tool that has a `requiresApproval`.
+   */
+  async requiresApproval(name: string, args: unknown, context: ExecutionContext): Promise<boolean> {
+    const entry = this.entry(name);
+    const requirement = entry.definition.requiresApproval;
+    const checked = entry.check(args);
+    if (!checked.success) throw validationError(name, checked);
+    if (requirement === undefined || typeof requirement === 'boolean') return requirement === true;
+    let answer: unknown;
+    try {
+      answer = await requirement(checked.args, context);
+    } catch (error) {
+      if (EnclaveError.isInstance(error)) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new EnclaveError('TOOL_ERROR', `requiresApproval of tool ${name} failed: ${message}`, {
+        cause: error,
+      });
+    }
+    return answer !== false;
+  }
+
+  /**
    * Runs a tool: checks the arguments, then calls the handler. Rejects with `TOOL_NOT_FOUND`,
    * `TOOL_VALIDATION_ERROR` (the handler is not called), the handler's own `EnclaveError`, or
    * `TOOL_ERROR` wrapping anything else the handler throws.
@@ -383,6 +436,24 @@ function checkName(name: unknown): string {
 function checkDescription(name: string, description: unknown): string {
   if (typeof description !== 'string') throw configurationError(`Tool ${name}: description must be a string`);
   return description;
+}
+
+function checkApprovalRequirement(
+  name: string,
+  requirement: ApprovalRequirement | undefined,
+): ApprovalRequirement | undefined {
+  if (requirement === undefined || typeof requirement === 'boolean' || typeof requirement === 'function') {
+    return requirement;
+  }
+  throw configurationError(
+    `Tool ${name}: requiresApproval must be a boolean or a function (args, context) => boolean`,
+  );
+}
+
+/** How the declarations and documentation describe a tool's approval. */
+function approvalOf(requirement: ApprovalRequirement | undefined): { approval?: 'always' | 'sometimes' } {
+  if (requirement === undefined || requirement === false) return {};
+  return { approval: requirement === true ? 'always' : 'sometimes' };
 }
 
 function checkParameters(name: string, parameters: unknown): Record<string, ParameterDef> {

@@ -26,6 +26,28 @@ export interface AuthenticatedUser {
 /** A tool implementation: gets validated arguments, returns a JSON-serialisable result. */
 export type ToolHandler = (args: Record<string, unknown>, context?: ExecutionContext) => Promise<unknown>;
 
+/**
+ * Decides, per call, whether a tool call needs a person's approval before the tool runs. It gets the
+ * checked arguments (those the handler would get) and the call's context. Only `false` lets the
+ * call run without approval; any other value (`true`, but also a forgotten `return`) asks for it.
+ * A predicate that throws or rejects fails the call with `TOOL_ERROR`, and the tool does not run.
+ *
+ * @example
+ * // Transfers above 1,000 need someone to approve them.
+ * requiresApproval: ({ amount }) => amount > 1000
+ */
+export type ApprovalPredicate<Args = Record<string, unknown>> = (
+  args: Args,
+  context: ExecutionContext,
+) => boolean | Promise<boolean>;
+
+/**
+ * Whether calls of a tool wait for a person's approval (`approval_required`, then
+ * `POST /sessions/:id/approvals`): `true` for every call, a {@link ApprovalPredicate} to decide per
+ * call, `false` (the default) for none.
+ */
+export type ApprovalRequirement<Args = Record<string, unknown>> = boolean | ApprovalPredicate<Args>;
+
 /** One parameter of a {@link ToolDefinition}. */
 export interface ParameterDef {
   type: 'string' | 'number' | 'boolean' | 'object' | 'array';
@@ -42,6 +64,11 @@ export interface ToolDefinition {
   description: string;
   parameters: Record<string, ParameterDef>;
   handler: ToolHandler;
+  /**
+   * Whether a call waits for a person's approval before `handler` runs; a denied call throws
+   * `APPROVAL_DENIED` inside the code. @default false
+   */
+  requiresApproval?: ApprovalRequirement;
 }
 
 /** A tool as `broker.tool(name, …)` takes it: arguments described by a zod schema. */
@@ -49,6 +76,11 @@ export interface ZodToolConfig<Schema extends z.ZodType = z.ZodType> {
   description: string;
   argsSchema: Schema;
   handler: (args: z.output<Schema>, context: ExecutionContext) => unknown | Promise<unknown>;
+  /**
+   * Whether a call waits for a person's approval before `handler` runs (a predicate gets the parsed
+   * arguments); a denied call throws `APPROVAL_DENIED` inside the code. @default false
+   */
+  requiresApproval?: ApprovalRequirement<z.output<Schema>>;
 }
 
 /**
@@ -67,6 +99,11 @@ export interface JsonSchemaToolConfig {
   /** Marks the tool deprecated in the documentation and the type declarations. @default false */
   deprecated?: boolean;
   handler: (args: Record<string, unknown>, context: ExecutionContext) => unknown | Promise<unknown>;
+  /**
+   * Whether a call waits for a person's approval before `handler` runs; a denied call throws
+   * `APPROVAL_DENIED` inside the code. @default false
+   */
+  requiresApproval?: ApprovalRequirement;
 }
 
 /** Options of `ToolRegistry.getDocumentation`. */

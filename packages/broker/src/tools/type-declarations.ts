@@ -1,5 +1,5 @@
 import { isPlainObject } from './parameter-arguments.js';
-import { isIdentifier } from './tool-documentation.js';
+import { describeApproval, isIdentifier } from './tool-documentation.js';
 
 /** What the declarations need of one tool. */
 export interface ToolDeclarationSource {
@@ -11,6 +11,8 @@ export interface ToolDeclarationSource {
   outputSchema?: Record<string, unknown>;
   /** Marks the tool `@deprecated`. */
   deprecated?: boolean;
+  /** Whether its calls wait for a person's approval: every call, or some (a predicate decides). */
+  approval?: 'always' | 'sometimes';
 }
 
 /** Nesting written at most; deeper schemas become `unknown`. */
@@ -80,6 +82,7 @@ function declareTool(tool: ToolDeclarationSource): string[] {
   if (argumentsDescription !== undefined) documentation.push(`@param args ${argumentsDescription}`);
   const resultDescription = tool.outputSchema === undefined ? undefined : describe(tool.outputSchema);
   if (resultDescription !== undefined) documentation.push(`@returns ${resultDescription}`);
+  if (tool.approval !== undefined) documentation.push(describeApproval(tool.approval));
   if (tool.deprecated === true) documentation.push('@deprecated');
   return [
     ...formatComment(documentation, INDENT),

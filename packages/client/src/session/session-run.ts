@@ -1,5 +1,6 @@
 import { resumable } from '@enclave-vm/stream';
 import {
+  type ApprovalDecisionRequest,
   CancelSessionResponseSchema,
   EnclaveError,
   type ExecuteRequest,
@@ -10,6 +11,7 @@ import {
   toEnclaveError,
   validate,
 } from '@enclave-vm/types';
+import { ApprovalRunner, type SentDecision } from '../approvals/approval-runner.js';
 import { SessionEncryption } from '../encryption/session-encryption.js';
 import type { FollowOptions } from '../execute-options.js';
 import type { ExecutionOutcome } from '../execution-outcome.js';
@@ -50,6 +52,14 @@ export interface SessionRunSetup {
   heartbeatTimeout: number;
 }
 
+/** Codes of a refused decision of `onApproval` that only mean it is no longer needed. */
+const STALE_DECISION_CODES: ReadonlySet<string> = new Set([
+  'APPROVAL_ALREADY_RESOLVED',
+  'APPROVAL_NOT_FOUND',
+  'SESSION_ENDED',
+  'CANCELLED',
+]);
+
 /** Codes of a refused tool result that only mean the answer is no longer needed. */
 const STALE_ANSWER_CODES: ReadonlySet<string> = new Set([
   'TOOL_CALL_ALREADY_ANSWERED',
@@ -74,6 +84,7 @@ export class SessionRun implements ExecutionSession {
   private readonly selection: EventSelection;
   private readonly stopController = new AbortController();
   private readonly toolRunner: ClientToolRunner;
+  private readonly approvalRunner: ApprovalRunner | undefined;
   private readonly onSignalAbort: (() => void) | undefined;
   private intake: EventIntake = new EventIntake();
   private encryption: SessionEncryption | undefined;
@@ -81,6 +92,8 @@ export class SessionRun implements ExecutionSession {
   private finished = false;
   /** For a resumed session: calls answered before the resume, which must not run again. */
   private answeredBefore: ((callId: string, seq: number) => boolean) | undefined;
+  /** For a resumed session: approvals decided before the resume, which must not be asked again. */
+  private decidedBefore: ((callId: string, seq: number) => boolean) | undefined;
   private resolveReady!: (sessionId: string) => void;
   private rejectReady!: (error: EnclaveError) => void;
   private resolveResult!: (outcome: ExecutionOutcome) => void;
@@ -90,7 +103,9 @@ export class SessionRun implements ExecutionSession {
     this.setup = setup;
     this.selection = selectEvents(setup.options.filter);
     this.store = setup.options.store ?? createSessionStore();
-    this.recorder = this.store.record();
+    this.recorder = this.store.record({
+      decide: (callId, decision) => this.postApproval(callId, decision),
+    });
     this.ready = new Promise<string>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -111,6 +126,22 @@ export class SessionRun implements ExecutionSession {
         this.setup.options.onError?.(error);
       },
     });
+    const onApproval = setup.options.onApproval;
+    if (onApproval !== undefined) {
+      this.approvalRunner = new ApprovalRunner({
+        handler: onApproval,
+        sessionId: () => this.currentSessionId ?? '',
+        post: async (callId, decision) => {
+          try {
+            await this.postApproval(callId, decision);
+          } catch (error) {
+            if (EnclaveError.isInstance(error) && STALE_DECISION_CODES.has(error.code)) return;
+            throw error;
+          }
+        },
+        onFailure: (error) => reportError(error, this.setup.options.onError),
+      });
+    }
     const signal = setup.options.signal;
     if (signal !== undefined && !signal.aborted) {
       this.onSignalAbort = () => {
@@ -137,6 +168,17 @@ export class SessionRun implements ExecutionSession {
 
   [Symbol.asyncIterator](): AsyncIterator<StreamEvent> {
     return this.log.iterator();
+  }
+
+  approve(callId: string): Promise<void> {
+    return this.postApproval(callId, { approved: true });
+  }
+
+  deny(callId: string, reason?: string): Promise<void> {
+    return this.postApproval(
+      callId,
+      reason === undefined ? { approved: false } : { approved: false, reason },
+    );
   }
 
   async cancel(): Promise<void> {
@@ -216,8 +258,10 @@ export class SessionRun implements ExecutionSession {
       { retryNetworkFailures: true, signal: this.stopController.signal, what: `GET /sessions/${sessionId}` },
     );
     const pending = new Set(info.pendingToolCalls ?? []);
+    const waiting = new Set(info.pendingApprovals ?? []);
     const lastSeq = info.lastSeq ?? 0;
     this.answeredBefore = (callId, seq) => seq <= lastSeq && !pending.has(callId);
+    this.decidedBefore = (callId, seq) => seq <= lastSeq && !waiting.has(callId);
     await this.follow(this.createSource(), readFrom);
   }
 
@@ -293,6 +337,13 @@ export class SessionRun implements ExecutionSession {
       case 'tool_result_applied':
         this.toolRunner.settle(event.payload.callId);
         break;
+      case 'approval_required':
+        if (this.decidedBefore?.(event.payload.callId, event.seq) === true) break;
+        this.approvalRunner?.run(event.payload, event.seq);
+        break;
+      case 'approval_resolved':
+        this.approvalRunner?.settle(event.payload.callId);
+        break;
       default:
         break;
     }
@@ -345,6 +396,28 @@ export class SessionRun implements ExecutionSession {
     }
   }
 
+  /** Sends a decision on an approval; sealed in an encrypted session. */
+  private async postApproval(callId: string, decision: SentDecision): Promise<void> {
+    const sessionId = this.currentSessionId;
+    if (sessionId === undefined) {
+      throw new EnclaveError(
+        'APPROVAL_NOT_FOUND',
+        `The session has not started: nothing waits for ${callId}`,
+      );
+    }
+    const encryption = this.encryption;
+    await this.setup.http.send('POST', `/sessions/${encodeURIComponent(sessionId)}/approvals`, {
+      // Sealed anew for each attempt: the broker accepts each sealed message once.
+      body: async (): Promise<ApprovalDecisionRequest> =>
+        encryption === undefined
+          ? { callId, ...decision }
+          : { callId, encrypted: await encryption.seal({ type: 'approval', callId, ...decision }) },
+      retryNetworkFailures: true,
+      signal: this.stopController.signal,
+      what: `Deciding the approval of tool call ${callId}`,
+    });
+  }
+
   private complete(final: FinalEvent): void {
     const payload = final.payload;
     const outcome: ExecutionOutcome = { ok: payload.ok, stats: payload.stats };
@@ -372,6 +445,7 @@ export class SessionRun implements ExecutionSession {
     this.finished = true;
     this.stopController.abort(reason);
     this.toolRunner.stop(reason);
+    this.approvalRunner?.stop(reason);
     if (this.onSignalAbort !== undefined) {
       this.setup.options.signal?.removeEventListener('abort', this.onSignalAbort);
     }

@@ -1,4 +1,5 @@
 import type {
+  ApprovalDecider,
   EnclaveError,
   ExecutionStats,
   LogLevel,
@@ -6,6 +7,7 @@ import type {
   ToolAnswerer,
   WireError,
 } from '@enclave-vm/types';
+import type { ApprovalRequest } from '../approvals/approval-request.js';
 
 /**
  * Where a session is, as a UI shows it: `idle` before it starts, `running` from the request on,
@@ -26,6 +28,24 @@ export interface LogEntry {
   seq: number;
   /** Epoch ms at which the broker numbered it. */
   ts: number;
+}
+
+/**
+ * Where the approval of a tool call is: waiting for a decision, approved (the tool runs), denied, or
+ * timed out (nobody decided in time).
+ */
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'timed_out';
+
+/** The approval of a tool call that required one, as the store keeps it. */
+export interface ToolCallApproval {
+  /** Where the approval is. */
+  status: ApprovalStatus;
+  /** Epoch ms at which the call fails with `APPROVAL_TIMEOUT` unless someone decides. */
+  expiresAt: number;
+  /** The reason given with the decision, if any. */
+  reason?: string;
+  /** Who decided, when the broker knew (the authenticated user). */
+  decidedBy?: ApprovalDecider;
 }
 
 /** Where a tool call is: waiting for its result, answered, or failed. */
@@ -51,6 +71,8 @@ export interface ToolCallRecord {
   durationMs?: number;
   /** Seq of the `tool_call` event. */
   seq: number;
+  /** For a call of a tool that requires approval: the approval's status and decision. */
+  approval?: ToolCallApproval;
 }
 
 /**
@@ -68,6 +90,11 @@ export interface SessionSnapshot {
   readonly logs: readonly LogEntry[];
   /** Every tool call so far, in call order. */
   readonly toolCalls: readonly ToolCallRecord[];
+  /**
+   * Tool calls waiting for a person's approval, in the order they asked: decide each with the
+   * store's (or the session's) `approve(callId)` or `deny(callId, reason)`.
+   */
+  readonly pendingApprovals: readonly ApprovalRequest[];
   /** What the code returned, once completed. */
   readonly result: unknown;
   /** Why the session failed: the code's error, or the error that lost the session. */

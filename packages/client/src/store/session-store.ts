@@ -1,11 +1,24 @@
 import {
+  type ApprovalRequiredPayload,
+  type ApprovalResolvedPayload,
   EnclaveError,
   type ExecutionStats,
   type StreamEvent,
   type ToolCallPayload,
   type ToolResultAppliedPayload,
 } from '@enclave-vm/types';
+import type { ApprovalRequest } from '../approvals/approval-request.js';
+import type { SentDecision } from '../approvals/approval-runner.js';
 import type { LogEntry, SessionSnapshot, SessionState, ToolCallRecord } from './session-snapshot.js';
+
+/** Options of {@link SessionStore.record}. */
+export interface RecordOptions {
+  /**
+   * Sends a decision on an approval of the session being recorded (what the store's `approve` and
+   * `deny` call). The client passes it.
+   */
+  decide?: (callId: string, decision: { approved: boolean; reason?: string }) => Promise<void>;
+}
 
 /**
  * Writes one session into a {@link SessionStore}. The client gets one from `store.record()` when a
@@ -39,9 +52,21 @@ export interface SessionStore {
   /** The current snapshot: the same object until something changed. */
   getSnapshot(): SessionSnapshot;
   /** Starts recording a new session: the store becomes `running` and empty. The client calls it. */
-  record(): SessionRecorder;
+  record(options?: RecordOptions): SessionRecorder;
   /** Forgets everything and goes back to `idle`; the current recorder stops writing. */
   reset(): void;
+  /**
+   * Approves a tool call of the recorded session that waits for approval (one of
+   * `pendingApprovals`): the tool runs. Resolves once the broker took the decision; rejects with
+   * the broker's error (`APPROVAL_NOT_FOUND`, `APPROVAL_ALREADY_RESOLVED`, `SESSION_ENDED`, …), or
+   * `APPROVAL_NOT_FOUND` when no session is recorded.
+   */
+  approve(callId: string): Promise<void>;
+  /**
+   * Denies a tool call of the recorded session that waits for approval: the call throws
+   * `APPROVAL_DENIED` inside the code, with `reason`. Resolves and rejects like {@link approve}.
+   */
+  deny(callId: string, reason?: string): Promise<void>;
 }
 
 /** The snapshot of a store that has recorded nothing. */
@@ -51,6 +76,7 @@ const IDLE_SNAPSHOT: SessionSnapshot = Object.freeze({
   stdout: '',
   logs: Object.freeze([]),
   toolCalls: Object.freeze([]),
+  pendingApprovals: Object.freeze([]),
   result: undefined,
   error: undefined,
   stats: undefined,
@@ -91,9 +117,24 @@ class RecordingSessionStore implements SessionStore {
     return this.snapshot;
   };
 
-  record(): SessionRecorder {
+  approve = (callId: string): Promise<void> => this.decide(callId, { approved: true });
+
+  deny = (callId: string, reason?: string): Promise<void> =>
+    this.decide(callId, reason === undefined ? { approved: false } : { approved: false, reason });
+
+  private decide(callId: string, decision: SentDecision): Promise<void> {
+    const decide = this.recording?.decide;
+    if (decide === undefined) {
+      return Promise.reject(
+        new EnclaveError('APPROVAL_NOT_FOUND', `No session of this store waits for approval of ${callId}`),
+      );
+    }
+    return decide(callId, decision);
+  }
+
+  record(options: RecordOptions = {}): SessionRecorder {
     if (this.recording !== undefined) this.recording.attached = false;
-    const recording = new SessionRecording(() => this.notify());
+    const recording = new SessionRecording(() => this.notify(), options.decide);
     this.recording = recording;
     this.snapshotVersion = -1;
     this.notify();
@@ -155,7 +196,13 @@ class SessionRecording {
   private stats: ExecutionStats | undefined;
   private readonly events: StreamEvent[] = [];
 
-  constructor(private readonly changed: () => void) {}
+  private readonly pendingApprovals: ApprovalRequest[] = [];
+
+  constructor(
+    private readonly changed: () => void,
+    /** Sends a decision on one of this session's approvals. */
+    readonly decide: ((callId: string, decision: SentDecision) => Promise<void>) | undefined,
+  ) {}
 
   setSessionId(sessionId: string): void {
     if (this.sessionId === sessionId) return;
@@ -191,6 +238,7 @@ class SessionRecording {
       stdout: this.stdout,
       logs: Object.freeze(this.logs.slice()),
       toolCalls: Object.freeze(this.toolCalls.slice()),
+      pendingApprovals: Object.freeze(this.pendingApprovals.slice()),
       result: this.result,
       error: this.error,
       stats: this.stats,
@@ -229,7 +277,14 @@ class SessionRecording {
       case 'tool_result_applied':
         this.applyToolResult(event.payload);
         break;
+      case 'approval_required':
+        this.addApproval(event.payload, event.sessionId, event.seq);
+        break;
+      case 'approval_resolved':
+        this.resolveApproval(event.payload);
+        break;
       case 'final':
+        this.pendingApprovals.length = 0;
         if (this.state !== 'running') break;
         this.stats = event.payload.stats;
         if (event.payload.ok) {
@@ -259,6 +314,46 @@ class SessionRecording {
         seq,
       }),
     );
+  }
+
+  private addApproval(required: ApprovalRequiredPayload, sessionId: string, seq: number): void {
+    if (this.pendingApprovals.some((request) => request.callId === required.callId)) return;
+    this.pendingApprovals.push(
+      Object.freeze({
+        sessionId,
+        callId: required.callId,
+        toolName: required.toolName,
+        args: required.args,
+        expiresAt: required.expiresAt,
+        seq,
+      }),
+    );
+    this.updateToolCall(required.callId, (record) => ({
+      ...record,
+      approval: Object.freeze({ status: 'pending', expiresAt: required.expiresAt }),
+    }));
+  }
+
+  private resolveApproval(resolved: ApprovalResolvedPayload): void {
+    const index = this.pendingApprovals.findIndex((request) => request.callId === resolved.callId);
+    const expiresAt = index === -1 ? 0 : (this.pendingApprovals[index]?.expiresAt ?? 0);
+    if (index !== -1) this.pendingApprovals.splice(index, 1);
+    this.updateToolCall(resolved.callId, (record) => {
+      const approval: NonNullable<ToolCallRecord['approval']> = {
+        status: resolved.approved ? 'approved' : resolved.timedOut === true ? 'timed_out' : 'denied',
+        expiresAt: record.approval?.expiresAt ?? expiresAt,
+      };
+      if (resolved.reason !== undefined) approval.reason = resolved.reason;
+      if (resolved.decidedBy !== undefined) approval.decidedBy = resolved.decidedBy;
+      return { ...record, approval: Object.freeze(approval) };
+    });
+  }
+
+  private updateToolCall(callId: string, update: (record: ToolCallRecord) => ToolCallRecord): void {
+    const index = this.toolCallIndex.get(callId);
+    const record = index === undefined ? undefined : this.toolCalls[index];
+    if (index === undefined || record === undefined) return;
+    this.toolCalls[index] = Object.freeze(update(record));
   }
 
   private applyToolResult(applied: ToolResultAppliedPayload): void {
