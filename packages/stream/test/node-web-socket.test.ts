@@ -10,7 +10,7 @@ import {
   makeSessionEvents,
   startTestEventServer,
   type TestEventServer,
-} from '../src/reconnect/test-event-server.js';
+} from './reconnect/test-event-server.js';
 
 type StreamModule = typeof import('../src/index.js');
 

@@ -90,7 +90,6 @@ export {
   ToolResultAppliedPayloadSchema,
   WireEventSchema,
 } from './events.js';
-export { CHANNEL_FIXTURES, EVENT_FIXTURES, HTTP_FIXTURES } from './fixtures.js';
 export type {
   ApprovalDecisionRequest,
   ApprovalDecisionResponse,
