@@ -19,7 +19,9 @@ for (const name of readdirSync(join(root, 'packages'))) {
   }
 }
 if (misplaced.length > 0) {
-  console.error(`Test files under src/ (move them to the package's test/ folder):\n  ${misplaced.join('\n  ')}`);
+  console.error(
+    `Test files under src/ (move them to the package's test/ folder):\n  ${misplaced.join('\n  ')}`,
+  );
   process.exit(1);
 }
 console.log('every test file is under a test/ folder');

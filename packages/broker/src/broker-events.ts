@@ -47,7 +47,7 @@ export interface ApprovalResolutionInfo {
 }
 
 /**
- * Listener signatures of `broker.on(...)`. The first three arguments follow the seed; the last
+ * Listener signatures of `broker.on(...)`. The first three arguments are the documented ones; the last
  * argument of the tool events adds details.
  */
 export interface BrokerEventMap {

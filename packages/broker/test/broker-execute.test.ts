@@ -20,7 +20,7 @@ afterEach(() => {
 });
 
 describe('broker.execute', () => {
-  it('runs the seed quick start as written', async () => {
+  it('runs the documented quick start as written', async () => {
     const printed: unknown[][] = [];
     vi.spyOn(console, 'log').mockImplementation((...values: unknown[]) => {
       printed.push(values);
@@ -296,7 +296,7 @@ describe('broker tools', () => {
 });
 
 describe('broker.on', () => {
-  it('emits session and tool events with the seed signatures, once per session', async () => {
+  it('emits session and tool events with the documented signatures, once per session', async () => {
     const loggedErrors: string[] = [];
     const ignore = () => {};
     const broker = testBroker({

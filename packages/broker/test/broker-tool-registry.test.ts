@@ -14,7 +14,8 @@ function context(toolName: string): ExecutionContext {
   };
 }
 
-function seedRegistry(): ToolRegistry {
+/** The ToolRegistry of the broker documentation: two tools described by ParameterDefs. */
+function documentedRegistry(): ToolRegistry {
   const registry = new ToolRegistry();
   registry.register({
     name: 'users:list',
@@ -55,7 +56,7 @@ function thrown(action: () => unknown): EnclaveError {
 
 describe('ToolRegistry', () => {
   it('registers, gets and lists tools in registration order', () => {
-    const registry = seedRegistry();
+    const registry = documentedRegistry();
     expect(registry.has('users:list')).toBe(true);
     expect(registry.has('users:delete')).toBe(false);
     expect(registry.get('users:get')?.description).toBe('Get user by ID');
@@ -72,7 +73,7 @@ describe('ToolRegistry', () => {
   });
 
   it('applies defaults and passes checked arguments to the handler', async () => {
-    const registry = seedRegistry();
+    const registry = documentedRegistry();
     await expect(registry.call('users:list', {}, context('users:list'))).resolves.toHaveLength(3);
     await expect(registry.call('users:list', undefined, context('users:list'))).resolves.toHaveLength(3);
     await expect(registry.call('users:list', { limit: 1 }, context('users:list'))).resolves.toEqual([
@@ -136,7 +137,7 @@ describe('ToolRegistry', () => {
   });
 
   it('refuses duplicate names and invalid definitions with CONFIGURATION_ERROR', () => {
-    const registry = seedRegistry();
+    const registry = documentedRegistry();
     const handler = async () => null;
     const duplicate = thrown(() =>
       registry.register({ name: 'users:list', description: 'Again', parameters: {}, handler }),
@@ -239,7 +240,7 @@ describe('ToolRegistry', () => {
   });
 
   it('documents every tool for an LLM prompt', () => {
-    const registry = seedRegistry();
+    const registry = documentedRegistry();
     registry.registerZodTool('getCurrentTime', {
       description: 'Get the current time',
       argsSchema: z.object({ timezone: z.string().optional().describe('IANA time zone') }),

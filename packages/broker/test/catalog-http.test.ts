@@ -96,7 +96,7 @@ describe('catalog_changed in an encrypted session', () => {
   });
 });
 
-describe('the seed wiring of CatalogHandler on a plain fastify app', () => {
+describe('the documented wiring of CatalogHandler on a plain fastify app', () => {
   it('serves GET /code/actions from the routes it mounts, and registers the tools', async () => {
     await using service = await startOpenApiService();
     service.setSpec(readFixture('users-3.0.yaml'));

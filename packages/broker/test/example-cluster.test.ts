@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { type RunningScript, startExample } from './example-helpers.js';
 import { EventReader, postJson } from './http-test-helpers.js';
 import { assertRedisServerInstalled } from './redis-server.js';
 import { freePort } from './runtimes-test-helpers.js';
-import { type RunningScript, startExample } from './seed-examples-helpers.js';
 
 describe('examples/cluster: two brokers and a runtime worker on one redis-server', () => {
   let example: RunningScript | undefined;

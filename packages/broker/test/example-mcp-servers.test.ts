@@ -1,13 +1,7 @@
 import { DeclarationsResponseSchema } from '@enclave-vm/types';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CURL_LINE, finalOf, postExecute, type RunningScript, startExample } from './example-helpers.js';
 import { freePort } from './runtimes-test-helpers.js';
-import {
-  CURL_LINE,
-  finalOf,
-  postExecute,
-  type RunningScript,
-  startExample,
-} from './seed-examples-helpers.js';
 import { asCode, typeCheck } from './type-check.js';
 
 describe('examples/mcp-servers', () => {

@@ -1,13 +1,7 @@
 import { CatalogResponseSchema } from '@enclave-vm/types';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CURL_LINE, finalOf, postExecute, type RunningScript, startExample } from './example-helpers.js';
 import { freePort } from './runtimes-test-helpers.js';
-import {
-  CURL_LINE,
-  finalOf,
-  postExecute,
-  type RunningScript,
-  startExample,
-} from './seed-examples-helpers.js';
 
 describe('examples/openapi-catalog', () => {
   let example: RunningScript | undefined;

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { type BrokerOptions, EnclaveBroker } from '../src/index.js';
+import { PACKAGE_ROOT, type RunningScript, startScript } from './example-helpers.js';
 import type { TestBroker } from './http-test-helpers.js';
-import { PACKAGE_ROOT, type RunningScript, startScript } from './seed-examples-helpers.js';
 
 /** A logger that keeps what the brokers report, for assertions and failure messages. */
 export function recordingLogger() {

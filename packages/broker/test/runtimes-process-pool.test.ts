@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSessionExecutor } from '../src/runtimes/create-session-executor.js';
 import { RuntimeProcessPool } from '../src/runtimes/runtime-process-pool.js';
+import { PACKAGE_ROOT, startScript } from './example-helpers.js';
 import { isProcessAlive, killProcess, startRun, waitUntil } from './runtimes-test-helpers.js';
-import { PACKAGE_ROOT, startScript } from './seed-examples-helpers.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 

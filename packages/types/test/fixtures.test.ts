@@ -92,7 +92,7 @@ describe('HTTP fixtures', () => {
     expect(ResumeQuerySchema.parse({})).toEqual({ fromSeq: 1 });
   });
 
-  it('accepts the request of the seed curl example', () => {
+  it('accepts the request of the documented curl example', () => {
     expect(ExecuteRequestSchema.parse({ code: 'return 1 + 2' })).toEqual({ code: 'return 1 + 2' });
   });
 });

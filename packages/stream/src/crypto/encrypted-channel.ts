@@ -112,7 +112,7 @@ export interface EncryptedChannel {
 
 /**
  * Creates one end of an encrypted channel. The end that knows the other's public key sends first;
- * its frames carry its own public key, so the other end learns it from the first frame (the seed's
+ * its frames carry its own public key, so the other end learns it from the first frame (the documented
  * server is created with no remote key and answers once the client has written).
  *
  * @example

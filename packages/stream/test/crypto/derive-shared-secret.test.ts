@@ -16,7 +16,7 @@ async function rejectionOf(promise: Promise<unknown>): Promise<EnclaveError> {
 }
 
 describe('deriveSharedSecret', () => {
-  it('runs the seed example: both sides derive a key that opens the other side’s messages', async () => {
+  it('runs the documented example: both sides derive a key that opens the other side’s messages', async () => {
     const serverKeys = await generateKeyPair();
     const clientKeys = await generateKeyPair();
     const serverSecret = await deriveSharedSecret(serverKeys.privateKey, clientKeys.publicKey);

@@ -50,7 +50,7 @@ async function eventually(condition: () => boolean): Promise<void> {
 }
 
 describe('createEncryptedChannel', () => {
-  it('runs the seed example: the server learns the client key from its first frame', async () => {
+  it('runs the documented example: the server learns the client key from its first frame', async () => {
     const logged: unknown[] = [];
     // Server side
     const serverChannel = await createEncryptedChannel({

@@ -4,7 +4,7 @@ import { parseNDJSON } from '../../src/ndjson/parse-ndjson.js';
 import { stringifyNDJSON } from '../../src/ndjson/stringify-ndjson.js';
 
 describe('parseNDJSON', () => {
-  it('parses what stringifyNDJSON wrote (seed example)', () => {
+  it('parses what stringifyNDJSON wrote (the documented example)', () => {
     const ndjson = stringifyNDJSON([
       { type: 'start', sessionId: '123' },
       { type: 'tool_call', name: 'getData', args: {} },

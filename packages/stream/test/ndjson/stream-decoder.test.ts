@@ -26,7 +26,7 @@ function messagesOf(observed: Observed[]): unknown[] {
 const utf8 = new TextEncoder();
 
 describe('StreamDecoder', () => {
-  it('runs the seed example: what the encoder writes, the decoder emits', () => {
+  it('runs the documented example: what the encoder writes, the decoder emits', () => {
     const encoder = new StreamEncoder();
     const decoder = new StreamDecoder();
     const encoded = encoder.encode({ type: 'tool_call', name: 'getData', args: {} });

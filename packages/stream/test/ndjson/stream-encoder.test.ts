@@ -13,7 +13,7 @@ function thrownBy(action: () => unknown): EnclaveError {
 }
 
 describe('StreamEncoder', () => {
-  it('encodes a message as one JSON line ending in a newline (seed example)', () => {
+  it('encodes a message as one JSON line ending in a newline (the documented example)', () => {
     const encoder = new StreamEncoder();
     const encoded = encoder.encode({ type: 'tool_call', name: 'getData', args: {} });
     expect(encoded).toBe('{"type":"tool_call","name":"getData","args":{}}\n');

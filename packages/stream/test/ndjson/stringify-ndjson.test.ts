@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { stringifyNDJSON } from '../../src/ndjson/stringify-ndjson.js';
 
 describe('stringifyNDJSON', () => {
-  it('writes one line per message, each ending in a newline (seed example)', () => {
+  it('writes one line per message, each ending in a newline (the documented example)', () => {
     const ndjson = stringifyNDJSON([
       { type: 'start', sessionId: '123' },
       { type: 'tool_call', name: 'getData', args: {} },

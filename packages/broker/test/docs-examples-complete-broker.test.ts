@@ -1,6 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedisServer } from './redis-server.js';
-import { freePort } from './runtimes-test-helpers.js';
 import {
   CURL_LINE,
   finalOf,
@@ -8,7 +6,9 @@ import {
   type ReceivedEvent,
   type RunningScript,
   startExample,
-} from './seed-examples-helpers.js';
+} from './example-helpers.js';
+import { type RedisServer, startRedisServer } from './redis-server.js';
+import { freePort } from './runtimes-test-helpers.js';
 
 describe('the Complete Example of the broker reference (examples/complete-broker)', () => {
   let redis: RedisServer;

@@ -1,12 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { CURL_LINE, finalOf, postExecute, type RunningScript, startExample } from './example-helpers.js';
 import { freePort } from './runtimes-test-helpers.js';
-import {
-  CURL_LINE,
-  finalOf,
-  postExecute,
-  type RunningScript,
-  startExample,
-} from './seed-examples-helpers.js';
 
 describe('extracted mode as the overview shows it (examples/extracted-mode)', () => {
   let example: RunningScript | undefined;

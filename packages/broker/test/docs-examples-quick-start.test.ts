@@ -1,14 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Broker, createBroker } from '../src/index.js';
+import { CURL_LINE, finalOf, postExecute, type RunningScript, startExample } from './example-helpers.js';
 import { freePort } from './runtimes-test-helpers.js';
-import {
-  CURL_LINE,
-  finalOf,
-  postExecute,
-  type RunningScript,
-  startExample,
-} from './seed-examples-helpers.js';
 
 describe('the Quick Start of the overview', () => {
   let example: RunningScript | undefined;
@@ -21,7 +15,7 @@ describe('the Quick Start of the overview', () => {
     const printed: [string, unknown][] = [];
     const console = { log: (type: string, payload: unknown) => printed.push([type, payload]) };
 
-    // --- the seed's code, unchanged ---
+    // --- the documented code, unchanged ---
     const broker = createBroker({
       securityLevel: 'SECURE',
     });
@@ -47,7 +41,7 @@ describe('the Quick Start of the overview', () => {
     for await (const event of stream) {
       console.log(event.type, event.payload);
     }
-    // --- end of the seed's code ---
+    // --- end of the documented code ---
     await broker.close();
 
     expect(broker).toBeInstanceOf(Broker);

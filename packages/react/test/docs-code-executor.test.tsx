@@ -1,12 +1,12 @@
-// biome-ignore-all lint/a11y/useButtonType: the seed's code below is kept exactly as the seed wrote it.
-// The React example of the overview seed, rendered as written against a real broker.
+// biome-ignore-all lint/a11y/useButtonType: the documented code below is kept exactly as written.
+// The documented React example (docs/react.md), rendered as written against a real broker.
 import { fireEvent, render, screen } from '@testing-library/react';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnclaveProvider, useEnclaveSession } from '../src/index.js';
 import { startTestBroker, type TestBroker } from './test-broker.js';
 
 let server: TestBroker;
-/** Where the seed says `http://localhost:3000`: the test broker's URL, the only change to the seed. */
+/** Where the example says `http://localhost:3000`: the test broker's URL, the only change to it. */
 let brokerUrl = '';
 
 beforeAll(async () => {
@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-// ---- From the overview seed ("Client Setup (React)"), unchanged but for brokerUrl. ----
+// ---- The documented example, unchanged but for brokerUrl. ----
 function App() {
   return (
     <EnclaveProvider brokerUrl={brokerUrl}>
@@ -45,9 +45,9 @@ function CodeExecutor() {
     </div>
   );
 }
-// ---- End of the seed's code. ----
+// ---- End of the documented code. ----
 
-describe("the overview seed's App and CodeExecutor", () => {
+describe('the documented App and CodeExecutor', () => {
   it('runs the code on a click and shows its output and result', async () => {
     render(<App />);
     const button = screen.getByRole('button', { name: 'Run Code' });

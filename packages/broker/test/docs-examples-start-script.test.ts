@@ -7,7 +7,7 @@ import {
   REPOSITORY_ROOT,
   type RunningScript,
   startScript,
-} from './seed-examples-helpers.js';
+} from './example-helpers.js';
 
 describe('pnpm start (scripts/start.mjs)', () => {
   let script: RunningScript | undefined;
