@@ -428,10 +428,19 @@ describe('ReconnectingStream', () => {
   });
 
   it('tells Node 20 users to install ws when there is no global WebSocket and this build cannot load it', () => {
-    const hasGlobal = 'WebSocket' in globalThis;
-    expect(hasGlobal).toBe(false);
-    expect(() => new ReconnectingStream({ url: 'ws://127.0.0.1:1', sessionId: SESSION })).toThrow(
-      expect.objectContaining({ code: 'CONFIGURATION_ERROR', message: expect.stringContaining('WebSocket') }),
-    );
+    // Node 22 and later have a global WebSocket: it is taken away for this test, as on Node 20.
+    const global = Object.getOwnPropertyDescriptor(globalThis, 'WebSocket');
+    Reflect.deleteProperty(globalThis, 'WebSocket');
+    try {
+      expect('WebSocket' in globalThis).toBe(false);
+      expect(() => new ReconnectingStream({ url: 'ws://127.0.0.1:1', sessionId: SESSION })).toThrow(
+        expect.objectContaining({
+          code: 'CONFIGURATION_ERROR',
+          message: expect.stringContaining('WebSocket'),
+        }),
+      );
+    } finally {
+      if (global !== undefined) Object.defineProperty(globalThis, 'WebSocket', global);
+    }
   });
 });
