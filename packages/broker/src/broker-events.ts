@@ -2,10 +2,10 @@ import type {
   ApprovalDecider,
   CatalogChange,
   EnclaveError,
+  Logger,
   ToolAnswerer,
   WireError,
 } from '@enclave-vm/types';
-import type { Logger } from './options/broker-options.js';
 import type { Session } from './sessions/session.js';
 
 /** Details of a tool call, passed as the last argument of `tool:called`. */

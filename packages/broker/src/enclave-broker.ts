@@ -5,6 +5,7 @@ import {
   type EventFilter,
   type ExecuteRequest,
   type HealthResponse,
+  type Logger,
   MAX_APPROVAL_REASON_LENGTH,
   type SealedMessagePayload,
   type StreamEvent,
@@ -14,7 +15,7 @@ import type { z } from 'zod';
 import { BrokerEventEmitter, type BrokerEventMap, type BrokerEventName } from './broker-events.js';
 import { CatalogHandler } from './catalog/catalog-handler.js';
 import { createBrokerApp } from './http/create-broker-app.js';
-import type { BrokerOptions, Logger } from './options/broker-options.js';
+import type { BrokerOptions } from './options/broker-options.js';
 import { type BrokerSettings, resolveBrokerSettings } from './options/broker-settings.js';
 import { RedisSessionStore } from './redis/redis-session-store.js';
 import { createSessionExecutor } from './runtimes/create-session-executor.js';

@@ -1,9 +1,14 @@
-import type { CatalogAction, CatalogChange, CatalogResponse, CatalogService } from '@enclave-vm/types';
+import type {
+  CatalogAction,
+  CatalogChange,
+  CatalogResponse,
+  CatalogService,
+  Logger,
+} from '@enclave-vm/types';
 import { EnclaveError } from '@enclave-vm/types';
 import type { McpServerConfig } from '../mcp/mcp-server-config.js';
 import { McpServerSource } from '../mcp/mcp-server-source.js';
 import { resolveMcpServerConfig } from '../mcp/resolve-mcp-server-config.js';
-import type { Logger } from '../options/broker-options.js';
 import { ToolRegistry } from '../tools/tool-registry.js';
 import type { ToolDefinition } from '../tools/tool-types.js';
 import type { CatalogSource } from './catalog-source.js';

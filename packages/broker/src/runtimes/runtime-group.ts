@@ -7,7 +7,6 @@ import {
   type RuntimeConnection,
   type RuntimeConnectionCloseInfo,
   type SessionExecutor,
-  silentLogger,
 } from '@enclave-vm/runtime';
 import {
   DEFAULT_RETRY_POLICY,
@@ -15,8 +14,7 @@ import {
   RetrySchedule,
   resolveRetryPolicy,
 } from '@enclave-vm/stream';
-import { EnclaveError, toEnclaveError } from '@enclave-vm/types';
-import type { Logger } from '../options/broker-options.js';
+import { EnclaveError, type Logger, silentLogger, toEnclaveError } from '@enclave-vm/types';
 import { createEndedExecution } from './ended-execution.js';
 import { validateRuntimeUrls } from './resolve-runtime-mode.js';
 

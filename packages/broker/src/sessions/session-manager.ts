@@ -9,13 +9,13 @@ import {
   type ExecuteRequest,
   ExecuteRequestSchema,
   type HealthResponse,
+  type Logger,
   type SessionLimits,
   type StreamEvent,
   toEnclaveError,
   validate,
 } from '@enclave-vm/types';
 import type { BrokerEventEmitter } from '../broker-events.js';
-import type { Logger } from '../options/broker-options.js';
 import type { BrokerSettings } from '../options/broker-settings.js';
 import { parseBody } from '../parse-body.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';

@@ -8,6 +8,7 @@ import {
   type EventType,
   type ExecutionStats,
   type FinalPayload,
+  type Logger,
   type RuntimeEvent,
   type SecurityLevel,
   type SessionLimits,
@@ -17,7 +18,6 @@ import {
   type WireError,
 } from '@enclave-vm/types';
 import type { BrokerEventEmitter } from '../broker-events.js';
-import type { Logger } from '../options/broker-options.js';
 import { isPlainObject } from '../tools/parameter-arguments.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { AuthenticatedUser, ExecutionContext, ToolHandler } from '../tools/tool-types.js';

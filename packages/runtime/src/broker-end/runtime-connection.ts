@@ -5,9 +5,11 @@ import {
   type FinalPayload,
   type HelloMessage,
   type LoadMessage,
+  type Logger,
   PROTOCOL_VERSION,
   type RuntimeEvent,
   type RuntimeToBrokerMessage,
+  silentLogger,
   type ToolResultMessage,
   type WireError,
 } from '@enclave-vm/types';
@@ -23,7 +25,6 @@ import type {
   SessionExecutor,
   ToolOutcome,
 } from '../executor/execution-types.js';
-import { type RuntimeLogger, silentLogger } from '../logging/runtime-logger.js';
 import {
   type RuntimeSocket,
   type RuntimeSocketConstructor,
@@ -51,7 +52,7 @@ export interface ConnectRuntimeOptions {
   /** Largest message sent, in bytes: a larger `execute` fails its session with `PAYLOAD_TOO_LARGE`, a larger tool result reaches the guest as `TOOL_RESULT_TOO_LARGE`. Match the worker's `maxMessageBytes`. @default 20 MiB */
   maxMessageBytes?: number;
   /** Where the connection reports problems. @default a logger that discards everything */
-  logger?: RuntimeLogger;
+  logger?: Logger;
 }
 
 /** Why and how a {@link RuntimeConnection} closed. */
@@ -235,7 +236,7 @@ class RemoteRuntimeConnection implements RuntimeConnection {
     private readonly socket: RuntimeSocket,
     readonly url: string,
     private readonly settings: ConnectionSettings,
-    private readonly logger: RuntimeLogger,
+    private readonly logger: Logger,
   ) {
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
