@@ -32,7 +32,7 @@ export type {
   RateLimitRequest,
   RuntimePoolOptions,
 } from './options/broker-options.js';
-export type { LogFields, Logger } from '@enclave-vm/types';
+export type { Emitter, LogFields, Logger, Unsubscribe } from '@enclave-vm/types';
 export type { BrokerSettings } from './options/broker-settings.js';
 export {
   DEFAULT_KEY_PREFIX,

@@ -17,6 +17,7 @@ export type {
   HealthResponse,
   SessionInfo,
   StreamEvent,
+  Unsubscribe,
 } from '@enclave-vm/types';
 // The one error class of EnclaveJS, re-exported so that `catch (error) { if (error instanceof EnclaveError) … }` needs no second import.
 export { EnclaveError, ERROR_CODES } from '@enclave-vm/types';

@@ -1,7 +1,7 @@
 // Public API of @enclave-vm/runtime. Named exports only; each section is owned by one folder.
 
 // --- logging ---
-export type { LogFields, Logger } from '@enclave-vm/types';
+export type { Emitter, LogFields, Logger, Unsubscribe } from '@enclave-vm/types';
 export { silentLogger } from '@enclave-vm/types';
 // --- broker-end: the broker's end of the runtime channel (connectRuntime) ---
 export type {

@@ -1,5 +1,6 @@
 import {
   type BrokerToRuntimeMessage,
+  type Emitter,
   EnclaveError,
   type ExecuteMessage,
   type FinalPayload,
@@ -11,6 +12,7 @@ import {
   type RuntimeToBrokerMessage,
   silentLogger,
   type ToolResultMessage,
+  type Unsubscribe,
   type WireError,
 } from '@enclave-vm/types';
 import { WebSocket as NodeWebSocket } from 'ws';
@@ -83,7 +85,10 @@ export interface RuntimeConnectionEventMap {
  * A connection to one standalone runtime worker. It is a {@link SessionExecutor}, so a broker runs
  * sessions on it exactly as on the in-process pool; many sessions share the one WebSocket.
  */
-export interface RuntimeConnection extends SessionExecutor, AsyncDisposable {
+export interface RuntimeConnection
+  extends SessionExecutor,
+    AsyncDisposable,
+    Emitter<RuntimeConnectionEventMap> {
   /** The worker's URL. */
   readonly url: string;
   /** The worker's `hello`: its id, protocol version, capacity and pool size. */
@@ -99,11 +104,6 @@ export interface RuntimeConnection extends SessionExecutor, AsyncDisposable {
    * `pingTimeout` (and the connection is then considered lost) or `RUNTIME_DISCONNECTED` when closed.
    */
   ping(): Promise<number>;
-  /** Registers a listener; returns a function that removes it. */
-  on<Name extends keyof RuntimeConnectionEventMap>(
-    name: Name,
-    listener: RuntimeConnectionEventMap[Name],
-  ): () => void;
   /**
    * Cancels every session in flight on the worker, ends them here with `error` + `final` (code
    * `SHUTTING_DOWN`) and closes the socket. Idempotent.
@@ -288,7 +288,7 @@ class RemoteRuntimeConnection implements RuntimeConnection {
   on<Name extends keyof RuntimeConnectionEventMap>(
     name: Name,
     listener: RuntimeConnectionEventMap[Name],
-  ): () => void {
+  ): Unsubscribe {
     const set = this.listeners[name] as Set<RuntimeConnectionEventMap[Name]>;
     set.add(listener);
     return () => {
