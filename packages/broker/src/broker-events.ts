@@ -49,8 +49,8 @@ export interface ApprovalResolutionInfo {
 }
 
 /**
- * Listener signatures of `broker.on(...)`. The first three arguments follow the seed; the last
- * argument of the tool events adds details.
+ * Listener signatures of `broker.on(...)`. The first three arguments are those of the documented
+ * API; the last argument of the tool events adds details.
  */
 export interface BrokerEventMap {
   /** A session was created (its `session_init` is logged and it is about to run). */

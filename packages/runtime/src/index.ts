@@ -28,7 +28,7 @@ export type {
 } from './executor/execution-types.js';
 export type { InThreadExecutorOptions, RunHooks } from './executor/in-thread-executor.js';
 export { createInThreadExecutor, InThreadExecutor } from './executor/in-thread-executor.js';
-export type { SessionRun, SessionRunOptions } from './executor/session-run.js';
+export type { SandboxRun, SandboxRunOptions } from './executor/sandbox-run.js';
 export type { ConsoleLoggerOptions, RuntimeLogger } from './logging/runtime-logger.js';
 export { createConsoleLogger } from './logging/runtime-logger.js';
 
