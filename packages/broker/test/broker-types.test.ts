@@ -1,10 +1,23 @@
 // Type tests of the broker's generic API: `broker.tool` infers a handler's arguments from its zod
 // schema, and `broker.on` types each listener by its event. `pnpm typecheck` fails when an
 // inference changes; the runtime assertions check that the typed values are the ones delivered.
-import type { EnclaveError, Unsubscribe } from '@enclave-vm/types';
+import type { RuntimeConnectionCloseInfo } from '@enclave-vm/runtime';
+import type { CatalogChange, Emitter, EnclaveError, Unsubscribe } from '@enclave-vm/types';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import type { ApprovalRequestInfo, ToolCallInfo, ToolCompletionInfo } from '../src/broker-events.js';
+import type {
+  ApprovalRequestInfo,
+  BrokerEventMap,
+  ToolCallInfo,
+  ToolCompletionInfo,
+} from '../src/broker-events.js';
+import type { CatalogChangeListener, CatalogHandler } from '../src/catalog/catalog-handler.js';
+import type { EnclaveBroker } from '../src/enclave-broker.js';
+import type {
+  RuntimeGroup,
+  RuntimeGroupEventMap,
+  RuntimeWorkerStatus,
+} from '../src/runtimes/runtime-group.js';
 import type { Session } from '../src/sessions/session.js';
 import type { ExecutionContext, ZodToolConfig } from '../src/tools/tool-types.js';
 import { collect, eventOf, testBroker } from './broker-helpers.js';
@@ -94,5 +107,18 @@ describe('broker.on', () => {
     stopCreated();
     await collect(broker.execute('return 2'));
     expect(seen).toEqual(['created', 'completed 1', 'completed 2']);
+  });
+});
+
+describe('the other emitters of the broker package', () => {
+  it('types the listeners of the runtime group and the catalog, and returns Unsubscribe', () => {
+    expectTypeOf<RuntimeGroup>().toExtend<Emitter<RuntimeGroupEventMap>>();
+    expectTypeOf<RuntimeGroup['on']>().returns.toEqualTypeOf<Unsubscribe>();
+    expectTypeOf<Parameters<RuntimeGroupEventMap['disconnect']>>().toEqualTypeOf<
+      [worker: RuntimeWorkerStatus, info: RuntimeConnectionCloseInfo]
+    >();
+    expectTypeOf<CatalogHandler>().toExtend<Emitter<{ changed: CatalogChangeListener }>>();
+    expectTypeOf<Parameters<CatalogChangeListener>>().toEqualTypeOf<[change: CatalogChange]>();
+    expectTypeOf<EnclaveBroker>().toExtend<Emitter<BrokerEventMap>>();
   });
 });
