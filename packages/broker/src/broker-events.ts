@@ -1,11 +1,13 @@
 import type {
   ApprovalDecider,
   CatalogChange,
+  Emitter,
   EnclaveError,
+  Logger,
   ToolAnswerer,
+  Unsubscribe,
   WireError,
 } from '@enclave-vm/types';
-import type { Logger } from './options/broker-options.js';
 import type { Session } from './sessions/session.js';
 
 /** Details of a tool call, passed as the last argument of `tool:called`. */
@@ -47,8 +49,8 @@ export interface ApprovalResolutionInfo {
 }
 
 /**
- * Listener signatures of `broker.on(...)`. The first three arguments are the documented ones; the last
- * argument of the tool events adds details.
+ * Listener signatures of `broker.on(...)`. The first three arguments are those of the documented
+ * API; the last argument of the tool events adds details.
  */
 export interface BrokerEventMap {
   /** A session was created (its `session_init` is logged and it is about to run). */
@@ -88,28 +90,31 @@ export type BrokerEventName = keyof BrokerEventMap;
  * A small typed event emitter. A listener that throws (or returns a rejected promise) is logged and
  * never disturbs the broker or the other listeners.
  */
-export class BrokerEventEmitter {
+export class BrokerEventEmitter implements Emitter<BrokerEventMap> {
   private readonly listeners = new Map<BrokerEventName, Set<(...args: never[]) => unknown>>();
 
   constructor(private readonly logger: Logger) {}
 
-  /** Adds a listener. */
-  on<Name extends BrokerEventName>(name: Name, listener: BrokerEventMap[Name]): void {
+  /** Adds a listener; returns the function that removes it. */
+  on<Name extends BrokerEventName>(name: Name, listener: BrokerEventMap[Name]): Unsubscribe {
     let set = this.listeners.get(name);
     if (set === undefined) {
       set = new Set();
       this.listeners.set(name, set);
     }
     set.add(listener);
+    return () => {
+      this.off(name, listener);
+    };
   }
 
-  /** Adds a listener removed after its first call. */
-  once<Name extends BrokerEventName>(name: Name, listener: BrokerEventMap[Name]): void {
+  /** Adds a listener removed after its first call; returns the function that removes it before then. */
+  once<Name extends BrokerEventName>(name: Name, listener: BrokerEventMap[Name]): Unsubscribe {
     const wrapper = ((...args: Parameters<BrokerEventMap[Name]>) => {
       this.off(name, wrapper);
       return (listener as (...values: Parameters<BrokerEventMap[Name]>) => unknown)(...args);
     }) as BrokerEventMap[Name];
-    this.on(name, wrapper);
+    return this.on(name, wrapper);
   }
 
   /** Removes a listener. */

@@ -1,20 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import {
+  type Emitter,
   EnclaveError,
   type EventFilter,
   type ExecuteRequest,
   type HealthResponse,
+  type Logger,
   MAX_APPROVAL_REASON_LENGTH,
   type SealedMessagePayload,
   type StreamEvent,
+  type Unsubscribe,
 } from '@enclave-vm/types';
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { BrokerEventEmitter, type BrokerEventMap, type BrokerEventName } from './broker-events.js';
 import { CatalogHandler } from './catalog/catalog-handler.js';
 import { createBrokerApp } from './http/create-broker-app.js';
-import type { BrokerOptions, Logger } from './options/broker-options.js';
+import type { BrokerOptions } from './options/broker-options.js';
 import { type BrokerSettings, resolveBrokerSettings } from './options/broker-settings.js';
 import { RedisSessionStore } from './redis/redis-session-store.js';
 import { createSessionExecutor } from './runtimes/create-session-executor.js';
@@ -80,7 +83,7 @@ const consoleWarningLogger: Logger = Object.freeze({
  *   console.log(event.type, event.payload);
  * }
  */
-export class EnclaveBroker implements AsyncDisposable {
+export class EnclaveBroker implements AsyncDisposable, Emitter<BrokerEventMap> {
   /** This broker's id among the brokers sharing its store (`brk_` and 32 hex digits). */
   readonly id = `brk_${randomUUID().replaceAll('-', '')}`;
   /** The options the broker was created with. */
@@ -172,16 +175,21 @@ export class EnclaveBroker implements AsyncDisposable {
     return this;
   }
 
-  /** Adds a listener for one of the broker's events (see {@link BrokerEventMap}). */
-  on<Name extends BrokerEventName>(name: Name, listener: BrokerEventMap[Name]): this {
-    this.events.on(name, listener);
-    return this;
+  /**
+   * Adds a listener for one of the broker's events (see {@link BrokerEventMap}). Returns the
+   * function that removes it (`off(name, listener)` does the same).
+   *
+   * @example
+   * const stop = broker.on('session:created', (session) => console.log('started', session.id));
+   * stop();
+   */
+  on<Name extends BrokerEventName>(name: Name, listener: BrokerEventMap[Name]): Unsubscribe {
+    return this.events.on(name, listener);
   }
 
-  /** Adds a listener that is removed after its first call. */
-  once<Name extends BrokerEventName>(name: Name, listener: BrokerEventMap[Name]): this {
-    this.events.once(name, listener);
-    return this;
+  /** Adds a listener that is removed after its first call; returns the function that removes it before then. */
+  once<Name extends BrokerEventName>(name: Name, listener: BrokerEventMap[Name]): Unsubscribe {
+    return this.events.once(name, listener);
   }
 
   /** Removes a listener added with `on`. */

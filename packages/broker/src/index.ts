@@ -28,11 +28,11 @@ export type {
   AuthResult,
   BrokerOptions,
   CorsOptions,
-  Logger,
   RateLimitConfig,
   RateLimitRequest,
   RuntimePoolOptions,
 } from './options/broker-options.js';
+export type { Emitter, LogFields, Logger, Unsubscribe } from '@enclave-vm/types';
 export type { BrokerSettings } from './options/broker-settings.js';
 export {
   DEFAULT_KEY_PREFIX,

@@ -1,7 +1,6 @@
 // Helpers shared by the catalog tests (not a test file itself).
-import type { StreamEvent } from '@enclave-vm/types';
+import type { Logger, StreamEvent } from '@enclave-vm/types';
 import type { EnclaveBroker } from '../src/enclave-broker.js';
-import type { Logger } from '../src/options/broker-options.js';
 import { collect, eventOf } from './broker-helpers.js';
 
 /** What code got back from one tool call: the value, or the error's code, status and message. */

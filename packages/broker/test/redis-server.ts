@@ -2,7 +2,8 @@
 // port, persistence off, stopped after the tests. Installed by scripts/install-system-deps.sh; a
 // missing one fails the tests loudly rather than skipping them.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from '@enclave-vm/test-utils';
 
 /** A running redis-server. */
 export interface RedisServer extends AsyncDisposable {
@@ -29,23 +30,10 @@ export function assertRedisServerInstalled(): void {
   }
 }
 
-/** A free loopback port. */
-export async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Starts a redis-server on a free port; stop it with `await using` or `stop()`. */
 export async function startRedisServer(): Promise<RedisServer> {
   assertRedisServerInstalled();
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     // The shell stops the server when its stdin closes, so that a test process that dies (even by

@@ -1,14 +1,15 @@
+import { freePort } from '@enclave-vm/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnclaveBroker, RedisSessionStore } from '../src/index.js';
 import { collect, rejectionOf } from './broker-helpers.js';
 import { EventReader, errorOf, postJson, readAllEvents } from './http-test-helpers.js';
 import { eventually, recordingLogger, startCluster, startClusterBroker } from './redis-cluster-helpers.js';
-import { freeLoopbackPort, type RedisServer, startRedisServer } from './redis-server.js';
+import { type RedisServer, startRedisServer } from './redis-server.js';
 
 describe('Redis unavailable when a broker starts', () => {
   it('fails listen with STORE_UNAVAILABLE naming the address, and starts once Redis is there', async () => {
-    const port = await freeLoopbackPort();
+    const port = await freePort();
     const { logger } = recordingLogger();
     const client = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true });
     const broker = new EnclaveBroker({ redis: client, poolSize: 1, logger });

@@ -12,16 +12,25 @@ import {
   SessionInfoSchema,
   validate,
 } from '@enclave-vm/types';
+import type {
+  ClientExecuteOptions,
+  FollowOptions,
+  RequestOptions,
+  ResumeOptions,
+} from './client-execute-options.js';
 import {
   CLIENT_DEFAULTS,
   type ClientTransport,
   type EnclaveClientOptions,
   type FetchFunction,
 } from './enclave-client-options.js';
-import type { ExecuteOptions, FollowOptions, RequestOptions, ResumeOptions } from './execute-options.js';
 import type { ExecutionSession } from './execution-session.js';
 import { BrokerHttp } from './http/broker-http.js';
-import { type ExecuteRequestBody, SessionRun, type SessionStart } from './session/session-run.js';
+import {
+  ClientSessionRun,
+  type ExecuteRequestBody,
+  type SessionStart,
+} from './session/client-session-run.js';
 import type { ClientTools } from './tools/client-tool.js';
 import type { EventSource, EventSourceContext } from './transport/event-source.js';
 import { httpEventSource } from './transport/http-event-source.js';
@@ -96,7 +105,7 @@ export class EnclaveClient {
    * });
    * for await (const event of session) console.log(event.type);
    */
-  execute(code: string, options: ExecuteOptions = {}): ExecutionSession {
+  execute(code: string, options: ClientExecuteOptions = {}): ExecutionSession {
     const request: ExecuteRequestBody = { code };
     if (options.timeout !== undefined) request.timeout = options.timeout;
     if (options.maxToolCalls !== undefined) request.maxToolCalls = options.maxToolCalls;
@@ -191,7 +200,7 @@ export class EnclaveClient {
       options.tools === undefined
         ? this.tools
         : { ...this.tools, ...checkTools(options.tools, 'options.tools') };
-    return new SessionRun({
+    return new ClientSessionRun({
       http: this.http,
       start,
       options,

@@ -17,6 +17,7 @@ export type {
   HealthResponse,
   SessionInfo,
   StreamEvent,
+  Unsubscribe,
 } from '@enclave-vm/types';
 // The one error class of EnclaveJS, re-exported so that `catch (error) { if (error instanceof EnclaveError) … }` needs no second import.
 export { EnclaveError, ERROR_CODES } from '@enclave-vm/types';
@@ -26,6 +27,13 @@ export type {
   ApprovalHandler,
   ApprovalRequest,
 } from './approvals/approval-request.js';
+export type {
+  ClientExecuteOptions,
+  ExecuteOptions,
+  FollowOptions,
+  RequestOptions,
+  ResumeOptions,
+} from './client-execute-options.js';
 export { EnclaveClient } from './enclave-client.js';
 export type {
   ClientReconnectOptions,
@@ -36,7 +44,6 @@ export type {
   HeaderValues,
 } from './enclave-client-options.js';
 export { CLIENT_DEFAULTS } from './enclave-client-options.js';
-export type { ExecuteOptions, FollowOptions, RequestOptions, ResumeOptions } from './execute-options.js';
 export type { ExecutionOutcome } from './execution-outcome.js';
 export type { ExecutionSession } from './execution-session.js';
 export type {

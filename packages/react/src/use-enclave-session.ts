@@ -1,9 +1,9 @@
 import {
   type ApprovalHandler,
   type ApprovalRequest,
+  type ClientExecuteOptions,
   type ClientTools,
   createSessionStore,
-  type ExecuteOptions,
   type ExecutionOutcome,
   type ExecutionSession,
   type FollowOptions,
@@ -50,7 +50,7 @@ export interface UseEnclaveSessionOptions extends EnclaveSessionCallbacks {
  * `context`, `tools`, `filter`, `signal`, callbacks, …) except `store`, which the hook owns.
  * Callbacks given here are called after the hook's own.
  */
-export type EnclaveExecuteOptions = Omit<ExecuteOptions, 'store'>;
+export type EnclaveExecuteOptions = Omit<ClientExecuteOptions, 'store'>;
 
 /** What {@link useEnclaveSession} returns: the state of the latest session and what to do with it. */
 export interface EnclaveSessionValue {

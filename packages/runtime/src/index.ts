@@ -1,5 +1,8 @@
 // Public API of @enclave-vm/runtime. Named exports only; each section is owned by one folder.
 
+// --- logging ---
+export type { Emitter, LogFields, Logger, Unsubscribe } from '@enclave-vm/types';
+export { silentLogger } from '@enclave-vm/types';
 // --- broker-end: the broker's end of the runtime channel (connectRuntime) ---
 export type {
   ConnectRuntimeOptions,
@@ -13,10 +16,8 @@ export type {
   RuntimeSocketConstructor,
   RuntimeSocketEvent,
 } from './broker-end/runtime-socket.js';
-
 // --- channel: the runtime channel's messages, shared by both ends ---
 export { DEFAULT_MAX_MESSAGE_BYTES } from './channel/channel-message.js';
-
 // --- executor ---
 export type {
   ExecutionEventListener,
@@ -27,11 +28,9 @@ export type {
 } from './executor/execution-types.js';
 export type { InThreadExecutorOptions, RunHooks } from './executor/in-thread-executor.js';
 export { createInThreadExecutor, InThreadExecutor } from './executor/in-thread-executor.js';
-export type { SessionRun, SessionRunOptions } from './executor/session-run.js';
-
-// --- logging ---
-export type { ConsoleLoggerOptions, LogFields, RuntimeLogger } from './logging/runtime-logger.js';
-export { createConsoleLogger, silentLogger } from './logging/runtime-logger.js';
+export type { SandboxRun, SandboxRunOptions } from './executor/sandbox-run.js';
+export type { ConsoleLoggerOptions, RuntimeLogger } from './logging/runtime-logger.js';
+export { createConsoleLogger } from './logging/runtime-logger.js';
 
 // --- pool and sandbox ---
 export type { SandboxPoolOptions } from './pool/sandbox-pool.js';

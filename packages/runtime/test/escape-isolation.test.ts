@@ -1,5 +1,5 @@
+import type { LogFields, Logger } from '@enclave-vm/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LogFields, RuntimeLogger } from '../src/logging/runtime-logger.js';
 import { createSandboxPool, type SandboxPool } from '../src/pool/sandbox-pool.js';
 import { type RunOutcome, runCode } from './sandbox-harness.js';
 
@@ -12,7 +12,7 @@ import { type RunOutcome, runCode } from './sandbox-harness.js';
 // normally, and the pool's watchdog (which would end every session of the thread) must never fire.
 
 const errors: { message: string; fields: LogFields | undefined }[] = [];
-const logger: RuntimeLogger = {
+const logger: Logger = {
   debug: () => undefined,
   info: () => undefined,
   warn: () => undefined,

@@ -2,6 +2,7 @@
 
 // --- ndjson ---
 
+export type { Emitter, Unsubscribe } from '@enclave-vm/types';
 export type { NDJSONDecoderStreamOptions } from './ndjson/create-ndjson-decoder-stream.js';
 export { createNDJSONDecoderStream } from './ndjson/create-ndjson-decoder-stream.js';
 export type { NDJSONEncoderStreamOptions } from './ndjson/create-ndjson-encoder-stream.js';
@@ -16,6 +17,8 @@ export { StreamDecoder } from './ndjson/stream-decoder.js';
 export type { StreamEncoderOptions } from './ndjson/stream-encoder.js';
 export { StreamEncoder } from './ndjson/stream-encoder.js';
 export { stringifyNDJSON } from './ndjson/stringify-ndjson.js';
+export type { EventMap, TypedEventListener, TypedEventListeners } from './ndjson/typed-event-emitter.js';
+export { TypedEventEmitter } from './ndjson/typed-event-emitter.js';
 
 // --- crypto ---
 

@@ -16,6 +16,7 @@ export {
   CatalogServiceStatusSchema,
   DeclarationsResponseSchema,
 } from './catalog.js';
+export type { Emitter, Unsubscribe } from './emitter.js';
 export type { EnclaveErrorOptions } from './enclave-error.js';
 export { EnclaveError, toEnclaveError } from './enclave-error.js';
 export type { ErrorCode, ErrorCodeInfo } from './error-codes.js';
@@ -133,6 +134,8 @@ export {
   SessionLimitsOverrideSchema,
   SessionLimitsSchema,
 } from './limits.js';
+export type { LogFields, Logger } from './logger.js';
+export { silentLogger } from './logger.js';
 export type { ProtocolVersion } from './protocol-version.js';
 export { PROTOCOL_VERSION } from './protocol-version.js';
 export type {

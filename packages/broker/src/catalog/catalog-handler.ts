@@ -1,9 +1,16 @@
-import type { CatalogAction, CatalogChange, CatalogResponse, CatalogService } from '@enclave-vm/types';
+import type {
+  CatalogAction,
+  CatalogChange,
+  CatalogResponse,
+  CatalogService,
+  Emitter,
+  Logger,
+  Unsubscribe,
+} from '@enclave-vm/types';
 import { EnclaveError } from '@enclave-vm/types';
 import type { McpServerConfig } from '../mcp/mcp-server-config.js';
 import { McpServerSource } from '../mcp/mcp-server-source.js';
 import { resolveMcpServerConfig } from '../mcp/resolve-mcp-server-config.js';
-import type { Logger } from '../options/broker-options.js';
 import { ToolRegistry } from '../tools/tool-registry.js';
 import type { ToolDefinition } from '../tools/tool-types.js';
 import type { CatalogSource } from './catalog-source.js';
@@ -76,7 +83,7 @@ const consoleLogger: Logger = {
  *   app[route.method.toLowerCase()](route.path, route.handler);
  * }
  */
-export class CatalogHandler implements AsyncDisposable {
+export class CatalogHandler implements AsyncDisposable, Emitter<{ changed: CatalogChangeListener }> {
   /** The registry that actions of connected sources are registered into, as tools. */
   readonly toolRegistry: ToolRegistry;
   /** The configured OpenAPI sources, as given. */
@@ -183,7 +190,7 @@ export class CatalogHandler implements AsyncDisposable {
    * updatedActions }` right after the registry gained and lost the tools. Returns the function that
    * removes the listener.
    */
-  on(event: 'changed', listener: CatalogChangeListener): () => void {
+  on(event: 'changed', listener: CatalogChangeListener): Unsubscribe {
     if (event !== 'changed')
       throw new EnclaveError('CONFIGURATION_ERROR', `Unknown catalog event ${String(event)}`);
     this.listeners.add(listener);

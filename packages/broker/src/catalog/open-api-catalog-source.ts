@@ -1,5 +1,4 @@
-import type { CatalogAction } from '@enclave-vm/types';
-import type { Logger } from '../options/broker-options.js';
+import type { CatalogAction, Logger } from '@enclave-vm/types';
 import { callOpenApiOperation } from './call-open-api-operation.js';
 import type { CatalogSource, SourceStatus, SourceTool } from './catalog-source.js';
 import type { OpenApiOperation } from './open-api-operation.js';

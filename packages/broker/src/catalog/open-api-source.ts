@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { computeBackoffDelay } from '@enclave-vm/stream';
-import { type CatalogServiceStatus, EnclaveError, toEnclaveError, type WireError } from '@enclave-vm/types';
-import type { Logger } from '../options/broker-options.js';
+import {
+  type CatalogServiceStatus,
+  EnclaveError,
+  type Logger,
+  toEnclaveError,
+  type WireError,
+} from '@enclave-vm/types';
 import { buildOpenApiOperations } from './build-open-api-operations.js';
 import { HttpAgents } from './http-agents.js';
 import { loadOpenApiDocument } from './load-open-api-document.js';

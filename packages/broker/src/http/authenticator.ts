@@ -1,5 +1,5 @@
-import { EnclaveError } from '@enclave-vm/types';
-import type { AuthConfig, Logger } from '../options/broker-options.js';
+import { EnclaveError, type Logger } from '@enclave-vm/types';
+import type { AuthConfig } from '../options/broker-options.js';
 import type { AuthenticatedUser } from '../tools/tool-types.js';
 
 /** Longest credential string passed to `validate`; longer ones are rejected unread. */

@@ -1,8 +1,8 @@
-import { EnclaveError } from '@enclave-vm/types';
+import { EnclaveError, type Logger } from '@enclave-vm/types';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { AuthConfig, Logger, RateLimitConfig, RateLimitRequest } from '../options/broker-options.js';
+import type { AuthConfig, RateLimitConfig, RateLimitRequest } from '../options/broker-options.js';
 import { checkRateLimitConfig } from '../options/check-rate-limit-config.js';
 import type { AuthenticatedUser } from '../tools/tool-types.js';
 import { Authenticator, type CredentialHeaders } from './authenticator.js';

@@ -1,5 +1,5 @@
+import type { Logger } from '@enclave-vm/types';
 import type { EnclaveBroker } from '../enclave-broker.js';
-import type { Logger } from '../options/broker-options.js';
 import type { ActiveStreams } from './active-streams.js';
 import type { RequestGuard } from './request-guard.js';
 

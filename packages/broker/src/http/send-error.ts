@@ -1,6 +1,5 @@
-import type { EnclaveError, ErrorResponse } from '@enclave-vm/types';
+import type { EnclaveError, ErrorResponse, Logger } from '@enclave-vm/types';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Logger } from '../options/broker-options.js';
 import { toHttpError } from './to-http-error.js';
 
 /**

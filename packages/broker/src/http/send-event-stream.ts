@@ -1,7 +1,6 @@
 import { StreamEncoder } from '@enclave-vm/stream';
-import type { StreamEvent } from '@enclave-vm/types';
+import type { Logger, StreamEvent } from '@enclave-vm/types';
 import type { FastifyReply } from 'fastify';
-import type { Logger } from '../options/broker-options.js';
 import type { ActiveStreams } from './active-streams.js';
 import { pumpEvents } from './pump-events.js';
 

@@ -1,5 +1,11 @@
 import { computeBackoffDelay } from '@enclave-vm/stream';
-import { type CatalogServiceStatus, EnclaveError, PROTOCOL_VERSION, type WireError } from '@enclave-vm/types';
+import {
+  type CatalogServiceStatus,
+  EnclaveError,
+  type Logger,
+  PROTOCOL_VERSION,
+  type WireError,
+} from '@enclave-vm/types';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -13,7 +19,6 @@ import {
 import { abortReason } from '../catalog/abort-reason.js';
 import { fitToolName, sanitizeNamePart } from '../catalog/assign-tool-names.js';
 import type { CatalogSource, SourceStatus, SourceTool } from '../catalog/catalog-source.js';
-import type { Logger } from '../options/broker-options.js';
 import type { ExecutionContext } from '../tools/tool-types.js';
 import { toolResultOf } from './mcp-tool-result.js';
 import { type ResolvedMcpServerConfig, redactSecrets } from './resolve-mcp-server-config.js';

@@ -1,4 +1,4 @@
-import type { SecurityLevel, SessionLimitsOverride } from '@enclave-vm/types';
+import type { Logger, SecurityLevel, SessionLimitsOverride } from '@enclave-vm/types';
 import type { Redis } from 'ioredis';
 import type { OpenApiSourceConfig } from '../catalog/open-api-source-config.js';
 import type { McpServerConfig } from '../mcp/mcp-server-config.js';
@@ -52,14 +52,6 @@ export interface RateLimitConfig {
   windowMs: number;
   maxRequests: number;
   keyGenerator?: (request: RateLimitRequest) => string | string[] | undefined;
-}
-
-/** Where the broker writes its own logs. `console` fits; so does a pino logger. */
-export interface Logger {
-  debug(message: string, data?: Record<string, unknown>): void;
-  info(message: string, data?: Record<string, unknown>): void;
-  warn(message: string, data?: Record<string, unknown>): void;
-  error(message: string, data?: Record<string, unknown>): void;
 }
 
 /** CORS for browser clients. `true` allows any origin. */

@@ -1,6 +1,5 @@
-import { EnclaveError } from '@enclave-vm/types';
+import { EnclaveError, type Logger } from '@enclave-vm/types';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../options/broker-options.js';
 import type { LoggedEvent } from '../sessions/logged-event.js';
 import { type SessionFollower, truncated } from '../sessions/session-store.js';
 import type { RedisKeys } from './redis-keys.js';

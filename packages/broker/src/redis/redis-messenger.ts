@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { EnclaveError } from '@enclave-vm/types';
+import { EnclaveError, type Logger } from '@enclave-vm/types';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../options/broker-options.js';
 import type { BrokerReply, BrokerRequest } from '../sessions/session-store.js';
 import type { RedisKeys } from './redis-keys.js';
 

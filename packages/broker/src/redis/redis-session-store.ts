@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { EnclaveError } from '@enclave-vm/types';
+import { EnclaveError, type Logger } from '@enclave-vm/types';
 import type { Redis, RedisOptions } from 'ioredis';
-import type { Logger } from '../options/broker-options.js';
 import { DEFAULT_KEY_PREFIX, DEFAULT_MAX_EVENT_LOG_SIZE } from '../options/broker-settings.js';
 import type { LoggedEvent } from '../sessions/logged-event.js';
 import type { Session } from '../sessions/session.js';

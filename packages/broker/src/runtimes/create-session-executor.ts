@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { createSandboxPool, type SessionExecutor } from '@enclave-vm/runtime';
-import type { BrokerOptions, Logger } from '../options/broker-options.js';
+import type { Logger } from '@enclave-vm/types';
+import type { BrokerOptions } from '../options/broker-options.js';
 import { resolveRuntimeMode } from './resolve-runtime-mode.js';
 import { RuntimeGroup } from './runtime-group.js';
 import { RuntimeProcessPool } from './runtime-process-pool.js';

@@ -7,7 +7,6 @@ import {
   type RuntimeConnection,
   type RuntimeConnectionCloseInfo,
   type SessionExecutor,
-  silentLogger,
 } from '@enclave-vm/runtime';
 import {
   DEFAULT_RETRY_POLICY,
@@ -15,8 +14,14 @@ import {
   RetrySchedule,
   resolveRetryPolicy,
 } from '@enclave-vm/stream';
-import { EnclaveError, toEnclaveError } from '@enclave-vm/types';
-import type { Logger } from '../options/broker-options.js';
+import {
+  type Emitter,
+  EnclaveError,
+  type Logger,
+  silentLogger,
+  toEnclaveError,
+  type Unsubscribe,
+} from '@enclave-vm/types';
 import { createEndedExecution } from './ended-execution.js';
 import { validateRuntimeUrls } from './resolve-runtime-mode.js';
 
@@ -118,7 +123,7 @@ const CONFIGURATION_FAILURES = new Set(['UNAUTHORIZED', 'PROTOCOL_VERSION_MISMAT
  * await group.start();
  * const handle = group.execute({ sessionId: 'ses_1', code: 'return 1 + 2', limits }, console.log);
  */
-export class RuntimeGroup implements SessionExecutor {
+export class RuntimeGroup implements SessionExecutor, Emitter<RuntimeGroupEventMap> {
   private readonly members = new Map<string, Member>();
   private readonly listeners: ListenerSets = { connect: new Set(), disconnect: new Set() };
   private readonly logger: Logger;
@@ -185,7 +190,7 @@ export class RuntimeGroup implements SessionExecutor {
   }
 
   /** Registers a listener; returns a function that removes it. */
-  on<Name extends keyof RuntimeGroupEventMap>(name: Name, listener: RuntimeGroupEventMap[Name]): () => void {
+  on<Name extends keyof RuntimeGroupEventMap>(name: Name, listener: RuntimeGroupEventMap[Name]): Unsubscribe {
     const set = this.listeners[name] as Set<RuntimeGroupEventMap[Name]>;
     set.add(listener);
     return () => {

@@ -9,10 +9,9 @@ import type {
   ExecutionSpec,
   SessionExecutor,
 } from '@enclave-vm/runtime';
-import { silentLogger } from '@enclave-vm/runtime';
 import { computeBackoffDelay } from '@enclave-vm/stream';
-import { EnclaveError } from '@enclave-vm/types';
-import type { Logger, RuntimePoolOptions } from '../options/broker-options.js';
+import { EnclaveError, type Logger, silentLogger } from '@enclave-vm/types';
+import type { RuntimePoolOptions } from '../options/broker-options.js';
 import { resolveRuntimeCli } from './resolve-runtime-cli.js';
 import { validateRuntimePoolOptions } from './resolve-runtime-mode.js';
 import { DEFAULT_RUNTIME_RECONNECT_OPTIONS, RuntimeGroup } from './runtime-group.js';

@@ -1,5 +1,4 @@
-import { EnclaveError } from '@enclave-vm/types';
-import type { Logger } from '../options/broker-options.js';
+import { EnclaveError, type Logger } from '@enclave-vm/types';
 import type { BrokerMembership, BrokerReply, BrokerRequest, SessionStore } from './session-store.js';
 
 /** Options of {@link ClusterMember.join}. */

@@ -9,26 +9,26 @@ import {
   type ExecuteRequest,
   ExecuteRequestSchema,
   type HealthResponse,
+  type Logger,
   type SessionLimits,
   type StreamEvent,
   toEnclaveError,
   validate,
 } from '@enclave-vm/types';
 import type { BrokerEventEmitter } from '../broker-events.js';
-import type { Logger } from '../options/broker-options.js';
 import type { BrokerSettings } from '../options/broker-settings.js';
 import { parseBody } from '../parse-body.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { AuthenticatedUser, ToolHandler } from '../tools/tool-types.js';
+import { BrokerSessionEncryption } from './broker-session-encryption.js';
+import { BrokerSessionRun, type BrokerSessionRunHost } from './broker-session-run.js';
 import { ClusterMember } from './cluster-member.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { createEventPredicate } from './event-filter.js';
 import { isFinalEntry } from './logged-event.js';
 import { lostOwnerEnding } from './lost-owner.js';
 import type { Session } from './session.js';
-import { SessionEncryption } from './session-encryption.js';
 import { type OpenedEventSource, SessionEventStream } from './session-event-stream.js';
-import { SessionRun, type SessionRunHost } from './session-run.js';
 import {
   type ApprovalAnswer,
   type BrokerReply,
@@ -91,10 +91,10 @@ export class SessionManager {
   private readonly createExecutor: () => Promise<SessionExecutor>;
   private readonly whenReady: (() => Promise<void>) | undefined;
   /** Sessions this broker runs: the running executors, by session id. */
-  private readonly runs = new Map<string, SessionRun>();
-  private readonly heartbeats: DeadlineQueue<SessionRun>;
-  private readonly expiries: DeadlineQueue<SessionRun>;
-  private readonly runHost: SessionRunHost;
+  private readonly runs = new Map<string, BrokerSessionRun>();
+  private readonly heartbeats: DeadlineQueue<BrokerSessionRun>;
+  private readonly expiries: DeadlineQueue<BrokerSessionRun>;
+  private readonly runHost: BrokerSessionRunHost;
   private readonly startedAt = performance.now();
   private sessionsStarted = 0;
   private starting: Promise<SessionExecutor> | undefined;
@@ -111,13 +111,13 @@ export class SessionManager {
     this.createExecutor = options.createExecutor;
     this.whenReady = options.whenReady;
     const interval = this.settings.heartbeatInterval;
-    this.heartbeats = new DeadlineQueue<SessionRun>({
+    this.heartbeats = new DeadlineQueue<BrokerSessionRun>({
       coalesceMs: Math.min(HEARTBEAT_COALESCE_MAX_MS, Math.floor(interval * HEARTBEAT_COALESCE_SHARE)),
       onDue: (run) => {
         if (run.heartbeat()) this.heartbeats.add(run, Date.now() + interval);
       },
     });
-    this.expiries = new DeadlineQueue<SessionRun>({
+    this.expiries = new DeadlineQueue<BrokerSessionRun>({
       onDue: (run) =>
         run.end(new EnclaveError('SESSION_EXPIRED', `Session ${run.id} passed its expiry time`)),
     });
@@ -185,7 +185,7 @@ export class SessionManager {
     const encryption =
       body.encryption === undefined
         ? undefined
-        : await SessionEncryption.create(id, body.encryption.publicKey);
+        : await BrokerSessionEncryption.create(id, body.encryption.publicKey);
     const limits = this.limitsFor(body);
     const expiresAt = now + this.settings.sessionTimeout;
     const created = await this.store.createSession(
@@ -215,7 +215,7 @@ export class SessionManager {
       await this.store.deleteSession(id);
       throw shuttingDown();
     }
-    const run = new SessionRun(this.runHost, {
+    const run = new BrokerSessionRun(this.runHost, {
       id,
       code: body.code,
       createdAt: now,
@@ -586,7 +586,7 @@ function predicateOf(filter: EventFilter | undefined): OpenedEventSource['predic
 }
 
 /** Checks an answer against the run's encryption, opens a sealed one, and hands it to the run. */
-async function answerToolCall(run: SessionRun, callId: string, answer: ToolAnswer): Promise<void> {
+async function answerToolCall(run: BrokerSessionRun, callId: string, answer: ToolAnswer): Promise<void> {
   let outcome: ToolOutcome;
   if (answer.kind === 'plain') {
     if (run.encryption !== undefined) {
@@ -611,7 +611,7 @@ async function answerToolCall(run: SessionRun, callId: string, answer: ToolAnswe
 
 /** Checks a decision against the run's encryption, opens a sealed one, and hands it to the run. */
 async function answerApproval(
-  run: SessionRun,
+  run: BrokerSessionRun,
   callId: string,
   answer: ApprovalAnswer,
   decidedBy: ApprovalDecider | undefined,

@@ -1,5 +1,4 @@
-import { EnclaveError } from '@enclave-vm/types';
-import type { Logger } from '../options/broker-options.js';
+import { EnclaveError, type Logger } from '@enclave-vm/types';
 import type { LoggedEvent } from './logged-event.js';
 import type { AppendOutcome, SessionChanges, SessionStore } from './session-store.js';
 

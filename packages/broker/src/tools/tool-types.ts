@@ -58,7 +58,7 @@ export interface ParameterDef {
   default?: unknown;
 }
 
-/** A tool as `ToolRegistry.register` takes it (the documented shape). */
+/** A tool as `ToolRegistry.register` takes it (the shape the broker documentation shows). */
 export interface ToolDefinition {
   name: string;
   description: string;

@@ -5,7 +5,7 @@ import {
   type StreamEvent,
   toEnclaveError,
 } from '@enclave-vm/types';
-import type { SessionEncryption } from '../encryption/session-encryption.js';
+import type { ClientSessionEncryption } from '../encryption/client-session-encryption.js';
 import type { Envelope } from './event-envelope.js';
 
 /** Options of {@link EventIntake}. */
@@ -17,7 +17,7 @@ export interface EventIntakeOptions {
    */
   deliverFrom?: number;
   /** Set for an encrypted session: every event after `session_init` must arrive sealed. */
-  encryption?: SessionEncryption;
+  encryption?: ClientSessionEncryption;
 }
 
 /** What {@link EventIntake.accept} made of a batch of events. */
@@ -41,7 +41,7 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
  */
 export class EventIntake {
   private readonly deliverFrom: number;
-  private readonly encryption: SessionEncryption | undefined;
+  private readonly encryption: ClientSessionEncryption | undefined;
   private expectedSessionId: string | undefined;
 
   constructor(options: EventIntakeOptions = {}) {

@@ -6,6 +6,7 @@ import {
   type StreamEvent,
   type ToolCallPayload,
   type ToolResultAppliedPayload,
+  type Unsubscribe,
 } from '@enclave-vm/types';
 import type { ApprovalRequest } from '../approvals/approval-request.js';
 import type { SentDecision } from '../approvals/approval-runner.js';
@@ -48,7 +49,7 @@ export interface SessionRecorder {
  */
 export interface SessionStore {
   /** Calls `listener` after every change; returns the function that stops it. */
-  subscribe(listener: () => void): () => void;
+  subscribe(listener: () => void): Unsubscribe;
   /** The current snapshot: the same object until something changed. */
   getSnapshot(): SessionSnapshot;
   /** Starts recording a new session: the store becomes `running` and empty. The client calls it. */
@@ -101,7 +102,7 @@ class RecordingSessionStore implements SessionStore {
   private snapshot: SessionSnapshot = IDLE_SNAPSHOT;
   private snapshotVersion = 0;
 
-  subscribe = (listener: () => void): (() => void) => {
+  subscribe = (listener: () => void): Unsubscribe => {
     this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);

@@ -7,7 +7,7 @@ import {
 } from '@enclave-vm/stream';
 import { createEvent, EnclaveError, type EncryptedEvent, type StreamEvent } from '@enclave-vm/types';
 import { describe, expect, it } from 'vitest';
-import { SessionEncryption } from '../../src/encryption/session-encryption.js';
+import { ClientSessionEncryption } from '../../src/encryption/client-session-encryption.js';
 import { checkEnvelopes } from '../../src/session/event-envelope.js';
 import { EventIntake } from '../../src/session/event-intake.js';
 
@@ -103,7 +103,7 @@ describe('EventIntake', () => {
 
   describe('with encryption', () => {
     async function sealedSession() {
-      const encryption = await SessionEncryption.create();
+      const encryption = await ClientSessionEncryption.create();
       const serverKeys = await generateKeyPair();
       const salt = generateSalt();
       const server = await createSessionCipher({

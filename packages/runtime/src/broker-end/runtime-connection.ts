@@ -1,14 +1,18 @@
 import {
   type BrokerToRuntimeMessage,
+  type Emitter,
   EnclaveError,
   type ExecuteMessage,
   type FinalPayload,
   type HelloMessage,
   type LoadMessage,
+  type Logger,
   PROTOCOL_VERSION,
   type RuntimeEvent,
   type RuntimeToBrokerMessage,
+  silentLogger,
   type ToolResultMessage,
+  type Unsubscribe,
   type WireError,
 } from '@enclave-vm/types';
 import { WebSocket as NodeWebSocket } from 'ws';
@@ -23,7 +27,6 @@ import type {
   SessionExecutor,
   ToolOutcome,
 } from '../executor/execution-types.js';
-import { type RuntimeLogger, silentLogger } from '../logging/runtime-logger.js';
 import {
   type RuntimeSocket,
   type RuntimeSocketConstructor,
@@ -51,7 +54,7 @@ export interface ConnectRuntimeOptions {
   /** Largest message sent, in bytes: a larger `execute` fails its session with `PAYLOAD_TOO_LARGE`, a larger tool result reaches the guest as `TOOL_RESULT_TOO_LARGE`. Match the worker's `maxMessageBytes`. @default 20 MiB */
   maxMessageBytes?: number;
   /** Where the connection reports problems. @default a logger that discards everything */
-  logger?: RuntimeLogger;
+  logger?: Logger;
 }
 
 /** Why and how a {@link RuntimeConnection} closed. */
@@ -82,7 +85,10 @@ export interface RuntimeConnectionEventMap {
  * A connection to one standalone runtime worker. It is a {@link SessionExecutor}, so a broker runs
  * sessions on it exactly as on the in-process pool; many sessions share the one WebSocket.
  */
-export interface RuntimeConnection extends SessionExecutor, AsyncDisposable {
+export interface RuntimeConnection
+  extends SessionExecutor,
+    AsyncDisposable,
+    Emitter<RuntimeConnectionEventMap> {
   /** The worker's URL. */
   readonly url: string;
   /** The worker's `hello`: its id, protocol version, capacity and pool size. */
@@ -98,11 +104,6 @@ export interface RuntimeConnection extends SessionExecutor, AsyncDisposable {
    * `pingTimeout` (and the connection is then considered lost) or `RUNTIME_DISCONNECTED` when closed.
    */
   ping(): Promise<number>;
-  /** Registers a listener; returns a function that removes it. */
-  on<Name extends keyof RuntimeConnectionEventMap>(
-    name: Name,
-    listener: RuntimeConnectionEventMap[Name],
-  ): () => void;
   /**
    * Cancels every session in flight on the worker, ends them here with `error` + `final` (code
    * `SHUTTING_DOWN`) and closes the socket. Idempotent.
@@ -235,7 +236,7 @@ class RemoteRuntimeConnection implements RuntimeConnection {
     private readonly socket: RuntimeSocket,
     readonly url: string,
     private readonly settings: ConnectionSettings,
-    private readonly logger: RuntimeLogger,
+    private readonly logger: Logger,
   ) {
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
@@ -287,7 +288,7 @@ class RemoteRuntimeConnection implements RuntimeConnection {
   on<Name extends keyof RuntimeConnectionEventMap>(
     name: Name,
     listener: RuntimeConnectionEventMap[Name],
-  ): () => void {
+  ): Unsubscribe {
     const set = this.listeners[name] as Set<RuntimeConnectionEventMap[Name]>;
     set.add(listener);
     return () => {

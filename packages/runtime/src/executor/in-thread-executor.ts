@@ -8,7 +8,7 @@ import type {
   SessionExecutor,
   ToolOutcome,
 } from './execution-types.js';
-import { SessionRun } from './session-run.js';
+import { SandboxRun } from './sandbox-run.js';
 
 /** A session that goes through the hot paths once. */
 const WARM_UP_CODE = [
@@ -24,12 +24,16 @@ const HOUSEKEEPING_INTERVAL_MS = 5;
 /** Options of {@link createInThreadExecutor}. */
 export interface InThreadExecutorOptions extends SandboxProviderOptions {}
 
-/** Hooks of {@link InThreadExecutor.startRun} for callers that batch events themselves. */
+/**
+ * Hooks of {@link InThreadExecutor.startRun} for callers that batch events themselves.
+ *
+ * @internal
+ */
 export interface RunHooks {
   /** Receives each guest turn's events as one batch. */
   onEvents: (events: RuntimeEvent[]) => void;
   /** Called once after the run's last batch. */
-  onEnd?: (run: SessionRun) => void;
+  onEnd?: (run: SandboxRun) => void;
   /** Polled while the guest runs; true cancels the run. */
   isCancelRequested?: () => boolean;
   /** `performance.now()` when the run was requested. @default now */
@@ -49,7 +53,7 @@ export interface RunHooks {
 export class InThreadExecutor implements SessionExecutor {
   /** Where this executor's sandboxes come from. */
   readonly provider: SandboxProvider;
-  private readonly runs = new Set<SessionRun>();
+  private readonly runs = new Set<SandboxRun>();
   private lastHousekeeping = 0;
   private closed = false;
   private afterHousekeeping: (() => void) | undefined;
@@ -122,8 +126,13 @@ export class InThreadExecutor implements SessionExecutor {
     };
   }
 
-  /** Starts a run now, its events arriving as one batch per guest turn (for event batching callers). */
-  startRun(spec: ExecutionSpec, hooks: RunHooks): SessionRun {
+  /**
+   * Starts a run now, its events arriving as one batch per guest turn (for event batching callers:
+   * the pool's worker threads).
+   *
+   * @internal
+   */
+  startRun(spec: ExecutionSpec, hooks: RunHooks): SandboxRun {
     const run = this.createRun(spec, hooks);
     run.begin();
     return run;
@@ -141,8 +150,8 @@ export class InThreadExecutor implements SessionExecutor {
     this.provider.close();
   }
 
-  private createRun(spec: ExecutionSpec, hooks: RunHooks): SessionRun {
-    const run = new SessionRun({
+  private createRun(spec: ExecutionSpec, hooks: RunHooks): SandboxRun {
+    const run = new SandboxRun({
       spec,
       provider: this.provider,
       onEvents: hooks.onEvents,

@@ -1,30 +1,13 @@
-/** Structured fields attached to a log line. */
-export type LogFields = Record<string, unknown>;
+import type { LogFields, Logger } from '@enclave-vm/types';
 
 /**
- * Where the runtime worker and its connections report what they do. Compatible with `console`,
- * pino and most structured loggers (message first, optional fields second).
+ * The logger of the runtime worker and its connections: the `Logger` every package shares.
+ *
+ * @deprecated Use `Logger` (from `@enclave-vm/types`, also exported by this package).
  */
-export interface RuntimeLogger {
-  /** Detail useful when debugging (each connection, each rejected message). */
-  debug(message: string, fields?: LogFields): void;
-  /** Lifecycle: listening, stopped. */
-  info(message: string, fields?: LogFields): void;
-  /** Something a peer did wrong, or a connection lost. */
-  warn(message: string, fields?: LogFields): void;
-  /** Something this process did wrong. */
-  error(message: string, fields?: LogFields): void;
-}
+export type RuntimeLogger = Logger;
 
 function ignore(): void {}
-
-/** A logger that discards everything: the default of library components. */
-export const silentLogger: RuntimeLogger = Object.freeze({
-  debug: ignore,
-  info: ignore,
-  warn: ignore,
-  error: ignore,
-});
 
 /** Options of {@link createConsoleLogger}. */
 export interface ConsoleLoggerOptions {
@@ -40,7 +23,7 @@ export interface ConsoleLoggerOptions {
  * A logger writing one line per entry, `name level: message {"field":...}`: what the
  * `enclave-runtime` CLI uses.
  */
-export function createConsoleLogger(options: ConsoleLoggerOptions = {}): RuntimeLogger {
+export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger {
   const name = options.name ?? 'enclave-runtime';
   const write =
     options.write ??

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RuntimeEvent, SessionLimits } from '@enclave-vm/types';
 import { InThreadExecutor } from '../executor/in-thread-executor.js';
-import type { SessionRun } from '../executor/session-run.js';
+import type { SandboxRun } from '../executor/sandbox-run.js';
 import {
   PoolCommandKind,
   type PoolToWorkerMessage,
@@ -36,7 +36,7 @@ const data = workerData as PoolWorkerData;
 const cancelFlags = new Int32Array(data.cancelFlags);
 const channel = new ThreadChannel(data.channel, 'thread', data.bulkPort);
 const executor = new InThreadExecutor(data.provider);
-const runs = new Map<number, SessionRun>();
+const runs = new Map<number, SandboxRun>();
 let outgoing: WorkerEventsMessage = [];
 let flushScheduled = false;
 /** Tool calls went out in the last frames: an answer is likely soon. */
@@ -126,7 +126,7 @@ function execute(commands: PoolToWorkerMessage, at: number): void {
 }
 
 function handle(commands: PoolToWorkerMessage): void {
-  const touched = new Set<SessionRun>();
+  const touched = new Set<SandboxRun>();
   try {
     let at = 0;
     while (at < commands.length) {

@@ -3,7 +3,14 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
-import { EnclaveError, type ErrorCode, SessionLimitsSchema, validate } from '@enclave-vm/types';
+import {
+  EnclaveError,
+  type ErrorCode,
+  type Logger,
+  SessionLimitsSchema,
+  silentLogger,
+  validate,
+} from '@enclave-vm/types';
 import type {
   ExecutionEventListener,
   ExecutionHandle,
@@ -11,7 +18,6 @@ import type {
   SessionExecutor,
 } from '../executor/execution-types.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../executor/json-depth.js';
-import { type RuntimeLogger, silentLogger } from '../logging/runtime-logger.js';
 import type { SandboxProviderOptions } from '../sandbox/sandbox-provider.js';
 import { PoolSession } from './pool-session.js';
 import { PoolThread } from './pool-thread.js';
@@ -56,7 +62,7 @@ export interface SandboxPoolOptions extends SandboxProviderOptions {
    * the session that kept it busy), a thread lost.
    * @default silent
    */
-  logger?: RuntimeLogger;
+  logger?: Logger;
   /**
    * The worker entry to start, as a path or URL. By default the built `pool-worker.js` or
    * `pool-worker.cjs` beside this bundle (or, from TypeScript sources, `src/pool/pool-worker.ts`
@@ -79,7 +85,7 @@ export class SandboxPool implements SessionExecutor {
   private readonly script: PoolWorkerScript;
   private readonly providerOptions: SandboxProviderOptions;
   private readonly resourceLimits: ResourceLimits | undefined;
-  private readonly logger: RuntimeLogger;
+  private readonly logger: Logger;
   private nextKey = 1;
   private active = 0;
   private closed = false;

@@ -6,7 +6,9 @@ import type { Duplex } from 'node:stream';
 import {
   EnclaveError,
   type LoadMessage,
+  type Logger,
   PROTOCOL_VERSION,
+  silentLogger,
   toEnclaveError,
   type WireError,
 } from '@enclave-vm/types';
@@ -14,7 +16,6 @@ import { WebSocketServer } from 'ws';
 import { isAuthorizedBearer } from '../channel/bearer-token.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../channel/channel-message.js';
 import type { SessionExecutor } from '../executor/execution-types.js';
-import { type RuntimeLogger, silentLogger } from '../logging/runtime-logger.js';
 import { createSandboxPool } from '../pool/sandbox-pool.js';
 import { WorkerConnection } from './worker-connection.js';
 
@@ -39,7 +40,7 @@ export interface RuntimeWorkerOptions {
   /** Identifier announced in `hello`. @default `runtime-` followed by a random id */
   workerId?: string;
   /** Where the worker reports what it does. @default a logger that discards everything */
-  logger?: RuntimeLogger;
+  logger?: Logger;
 }
 
 /** Where a started worker listens. */
@@ -153,7 +154,7 @@ class StandaloneRuntimeWorker implements RuntimeWorker {
   constructor(
     private readonly settings: WorkerSettings,
     private readonly injectedExecutor: SessionExecutor | undefined,
-    private readonly logger: RuntimeLogger,
+    private readonly logger: Logger,
   ) {}
 
   get workerId(): string {

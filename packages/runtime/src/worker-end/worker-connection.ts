@@ -3,6 +3,7 @@ import {
   type CancelMessage,
   type ChannelErrorMessage,
   type ExecuteMessage,
+  type Logger,
   type RuntimeEvent,
   type RuntimeToBrokerMessage,
   type ToolResultMessage,
@@ -14,14 +15,13 @@ import { parseBrokerToRuntimeMessage } from '../channel/channel-fast-path.js';
 import { decodeChannelMessage } from '../channel/channel-message.js';
 import { emptyStats, endingEvents, SessionTally } from '../channel/session-tally.js';
 import type { ExecutionHandle, SessionExecutor, ToolOutcome } from '../executor/execution-types.js';
-import type { RuntimeLogger } from '../logging/runtime-logger.js';
 
 /** What a connection needs from the worker that accepted it. */
 export interface WorkerConnectionHost {
   /** Runs the sessions. */
   readonly executor: SessionExecutor;
   /** Where problems are reported. */
-  readonly logger: RuntimeLogger;
+  readonly logger: Logger;
   /** Largest message accepted, in bytes. */
   readonly maxMessageBytes: number;
   /** Takes one session slot; returns the error to answer with when none can be taken. */

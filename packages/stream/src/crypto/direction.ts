@@ -6,16 +6,6 @@ export type ChannelRole = 'client' | 'server';
 /** Which way a message travels. Each direction has its own key and its own sequence numbers. */
 export type Direction = 'client-to-server' | 'server-to-client';
 
-/** The direction of messages a party of `role` sends. */
-export function sendingDirection(role: ChannelRole): Direction {
-  return role === 'client' ? 'client-to-server' : 'server-to-client';
-}
-
-/** The direction of messages a party of `role` receives. */
-export function receivingDirection(role: ChannelRole): Direction {
-  return role === 'client' ? 'server-to-client' : 'client-to-server';
-}
-
 /** Throws a `CONFIGURATION_ERROR` unless `role` is `'client'` or `'server'`. */
 export function assertRole(role: unknown): asserts role is ChannelRole {
   if (role !== 'client' && role !== 'server') {

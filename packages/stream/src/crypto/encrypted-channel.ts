@@ -1,12 +1,12 @@
 import { EnclaveError, toEnclaveError } from '@enclave-vm/types';
 import type { Transport } from '../transport/transport.js';
-import { AdditionalData, isSequenceNumber } from './additional-data.js';
+import { isSequenceNumber } from './additional-data.js';
 import { deriveDirectionalKeys } from './derive-directional-keys.js';
-import { assertRole, type ChannelRole, receivingDirection, sendingDirection } from './direction.js';
-import { encryptBytes, openBytes } from './encrypt.js';
+import { assertRole, type ChannelRole } from './direction.js';
 import { encryptionError } from './encryption-error.js';
 import { fromJsonBytes, toJsonBytes } from './json-plaintext.js';
 import { assertPrivateKey, exportPublicKey, generateKeyPair, toPublicKey } from './key-pair.js';
+import { createSealingDirections, type SealingDirection } from './sealing-direction.js';
 import { SerialQueue } from './serial-queue.js';
 
 /** One encrypted message of an {@link EncryptedChannel}, as it travels (JSON-compatible). */
@@ -112,8 +112,8 @@ export interface EncryptedChannel {
 
 /**
  * Creates one end of an encrypted channel. The end that knows the other's public key sends first;
- * its frames carry its own public key, so the other end learns it from the first frame (the documented
- * server is created with no remote key and answers once the client has written).
+ * its frames carry its own public key, so the other end learns it from the first frame (a server
+ * created with no remote key answers once the client has written).
  *
  * @example
  * const server = await createEncryptedChannel({ role: 'server', onMessage: (message) => console.log(message) });
@@ -146,14 +146,17 @@ export async function createEncryptedChannel(options: EncryptedChannelOptions): 
   return channel;
 }
 
-/** What the channel knows of its peer: its key and the two keys derived with it. */
+/** What the channel knows of its peer: its key and the two directions derived with it. */
 interface Peer {
   publicKey: string;
-  sendKey: CryptoKey;
-  receiveKey: CryptoKey;
+  sending: SealingDirection;
+  receiving: SealingDirection;
 }
 
 const FRAME_TYPE = 'encrypted_frame';
+
+/** Frames travel both ways, each direction under its own key. */
+const FRAME_KINDS = { 'client-to-server': 'channel-frame', 'server-to-client': 'channel-frame' } as const;
 
 class DirectionalEncryptedChannel implements EncryptedChannel {
   readonly role: ChannelRole;
@@ -165,8 +168,6 @@ class DirectionalEncryptedChannel implements EncryptedChannel {
   private closing: Promise<void> | undefined;
   private finished: Promise<void> | undefined;
   private transport: Transport | undefined;
-  private readonly sendData: AdditionalData;
-  private readonly receiveData: AdditionalData;
   private readonly sendQueue = new SerialQueue();
   private readonly receiveQueue = new SerialQueue();
 
@@ -177,8 +178,6 @@ class DirectionalEncryptedChannel implements EncryptedChannel {
     private readonly publicKey: string,
   ) {
     this.role = options.role;
-    this.sendData = new AdditionalData('channel-frame', sendingDirection(this.role), sessionId);
-    this.receiveData = new AdditionalData('channel-frame', receivingDirection(this.role), sessionId);
   }
 
   get handshakeComplete(): boolean {
@@ -216,7 +215,7 @@ class DirectionalEncryptedChannel implements EncryptedChannel {
     const seq = ++this.lastSentSeq;
     const publicKey = this.peerConfirmed ? undefined : this.publicKey;
     // Encryption starts now; the queue only orders what leaves, so frames go out by seq.
-    const sealed = encryptBytes(peer.sendKey, plaintext, this.sendData.for(seq));
+    const sealed = peer.sending.seal(plaintext, seq);
     // Its failure is reported when its turn comes; until then it must not count as unhandled.
     sealed.catch(() => undefined);
     return this.sendQueue.run(async () => {
@@ -291,10 +290,9 @@ class DirectionalEncryptedChannel implements EncryptedChannel {
       // Only a frame that decrypts makes its key the peer's: a forged first frame changes nothing.
       peer = await this.derivePeer(frame.publicKey);
     }
-    const plaintext = await openBytes(
-      peer.receiveKey,
+    const plaintext = await peer.receiving.open(
       frame,
-      this.receiveData.for(seq),
+      seq,
       `Frame seq ${seq} failed authentication: it was changed in transit, or encrypted with another key ` +
         'or for another session, seq or direction',
     );
@@ -338,9 +336,8 @@ class DirectionalEncryptedChannel implements EncryptedChannel {
     const key = await toPublicKey(publicKey);
     const encoded = typeof publicKey === 'string' ? publicKey : await exportPublicKey(key);
     const keys = await deriveDirectionalKeys(this.keyPair.privateKey, key, { salt: this.options.salt });
-    return this.role === 'client'
-      ? { publicKey: encoded, sendKey: keys.clientToServer, receiveKey: keys.serverToClient }
-      : { publicKey: encoded, sendKey: keys.serverToClient, receiveKey: keys.clientToServer };
+    const { sending, receiving } = createSealingDirections(keys, this.role, this.sessionId, FRAME_KINDS);
+    return { publicKey: encoded, sending, receiving };
   }
 
   private adoptPeer(candidate: Peer): void {

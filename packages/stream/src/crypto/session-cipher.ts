@@ -1,14 +1,19 @@
 import { EnclaveError, type EncryptedEvent, type StreamEvent } from '@enclave-vm/types';
-import { AdditionalData, isSequenceNumber } from './additional-data.js';
+import { isSequenceNumber } from './additional-data.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import { deriveDirectionalKeys } from './derive-directional-keys.js';
 import { assertRole, type ChannelRole } from './direction.js';
-import { type EncryptedPayload, encryptBytes, hasSyncAesGcm, openBytes, sealBytesNow } from './encrypt.js';
+import { type EncryptedPayload, hasSyncAesGcm } from './encrypt.js';
 import { encryptionError } from './encryption-error.js';
 import { EventOpener, type OpenedEvents } from './event-opener.js';
 import { fromJsonBytes, toJsonBytes, toJsonText } from './json-plaintext.js';
 import { assertPrivateKey } from './key-pair.js';
 import { ReplayWindow } from './replay-window.js';
+import {
+  createSealingDirections,
+  type SealingDirection,
+  type SealingDirections,
+} from './sealing-direction.js';
 import { SerialQueue } from './serial-queue.js';
 import { encodeUtf8 } from './utf8.js';
 
@@ -149,13 +154,17 @@ export async function createSessionCipher(options: SessionCipherOptions): Promis
   const keys = await deriveDirectionalKeys(options.keyPair.privateKey, options.remotePublicKey, {
     salt: options.salt,
   });
-  return new DirectionalSessionCipher(options.role, options.sessionId, keys, window, maxInFlight);
+  const directions = createSealingDirections(keys, options.role, options.sessionId, SESSION_KINDS);
+  return new DirectionalSessionCipher(options.role, options.sessionId, directions, window, maxInFlight);
 }
+
+/** What each direction of a session carries: events to the client, messages to the server. */
+const SESSION_KINDS = { 'server-to-client': 'stream-event', 'client-to-server': 'client-message' } as const;
 
 class DirectionalSessionCipher implements SessionCipher {
   private lastSealedCounter = 0;
-  private readonly eventData: AdditionalData;
-  private readonly messageData: AdditionalData;
+  private readonly events: SealingDirection;
+  private readonly messages: SealingDirection;
   private readonly messageQueue = new SerialQueue();
   private readonly replayWindow: ReplayWindow;
   private readonly opener: EventOpener;
@@ -164,14 +173,14 @@ class DirectionalSessionCipher implements SessionCipher {
   constructor(
     readonly role: ChannelRole,
     readonly sessionId: string,
-    private readonly keys: { clientToServer: CryptoKey; serverToClient: CryptoKey },
+    directions: SealingDirections,
     messageReplayWindow: number,
     maxInFlight: number,
   ) {
-    this.eventData = new AdditionalData('stream-event', 'server-to-client', sessionId);
-    this.messageData = new AdditionalData('client-message', 'client-to-server', sessionId);
+    this.events = directions.serverToClient;
+    this.messages = directions.clientToServer;
     this.replayWindow = new ReplayWindow(messageReplayWindow);
-    this.opener = new EventOpener(keys.serverToClient, this.eventData, sessionId, maxInFlight);
+    this.opener = new EventOpener(this.events.key, this.events.additionalData, sessionId, maxInFlight);
     this.sealing = new ConcurrencyLimit(maxInFlight);
   }
 
@@ -186,7 +195,7 @@ class DirectionalSessionCipher implements SessionCipher {
     if (slot !== undefined) await slot;
     let payload: EncryptedPayload;
     try {
-      payload = await encryptBytes(this.keys.serverToClient, plaintext, this.eventData.for(event.seq));
+      payload = await this.events.seal(plaintext, event.seq);
     } finally {
       this.sealing.release();
     }
@@ -210,10 +219,7 @@ class DirectionalSessionCipher implements SessionCipher {
   /** Seals an event synchronously (node:crypto only). */
   private sealEventNow(event: StreamEvent): EncryptedEvent {
     const plaintext = this.eventPlaintext(event);
-    return sealedEvent(
-      event,
-      sealBytesNow(this.keys.serverToClient, plaintext, this.eventData.current(event.seq)),
-    );
+    return sealedEvent(event, this.events.sealNow(plaintext, event.seq));
   }
 
   /** Checks an event to seal and returns the JSON text of its `{ type, payload }`. */
@@ -249,7 +255,7 @@ class DirectionalSessionCipher implements SessionCipher {
     }
     if (counter > this.lastSealedCounter) this.lastSealedCounter = counter;
     const plaintext = toJsonBytes(value, 'message');
-    const payload = await encryptBytes(this.keys.clientToServer, plaintext, this.messageData.for(counter));
+    const payload = await this.messages.seal(plaintext, counter);
     return { counter, iv: payload.iv, ciphertext: payload.ciphertext };
   }
 
@@ -268,10 +274,9 @@ class DirectionalSessionCipher implements SessionCipher {
     }
     const refusal = this.replayWindow.check(counter);
     if (refusal !== undefined) throw encryptionError(`Message refused: ${refusal}`);
-    const plaintext = await openBytes(
-      this.keys.clientToServer,
+    const plaintext = await this.messages.open(
       sealed,
-      this.messageData.for(counter),
+      counter,
       `Message ${counter} of session ${this.sessionId} failed authentication: it was changed in transit, ` +
         'or sealed with another key or for another session, counter or direction',
     );

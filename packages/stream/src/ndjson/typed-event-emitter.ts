@@ -1,3 +1,5 @@
+import type { Emitter, Unsubscribe } from '@enclave-vm/types';
+
 /**
  * A map from event name to the arguments its listeners receive, e.g.
  * `{ message: [message: Message]; end: [] }`.
@@ -8,6 +10,11 @@ export type EventMap = Record<string, unknown[]>;
 export type TypedEventListener<Events extends EventMap, Name extends keyof Events> = (
   ...args: Events[Name]
 ) => void;
+
+/** The listener signature of each event of `Events`, the shape {@link Emitter} takes. */
+export type TypedEventListeners<Events extends EventMap> = {
+  [Name in keyof Events]: TypedEventListener<Events, Name>;
+};
 
 type ListenerTable<Events extends EventMap> = {
   [Name in keyof Events]?: ReadonlyArray<TypedEventListener<Events, Name>>;
@@ -20,18 +27,18 @@ type ListenerTable<Events extends EventMap> = {
  * Listener lists are copied on change rather than mutated, so a listener may add or remove listeners
  * while an event is being emitted without disturbing that emission.
  */
-export class TypedEventEmitter<Events extends EventMap> {
+export class TypedEventEmitter<Events extends EventMap> implements Emitter<TypedEventListeners<Events>> {
   private listenerTable: ListenerTable<Events> = {};
 
-  /** Adds `listener` for `event`. Returns this emitter, so calls can be chained. */
-  on<Name extends keyof Events>(event: Name, listener: TypedEventListener<Events, Name>): this {
+  /** Adds `listener` for `event`. Returns the function that removes this registration. */
+  on<Name extends keyof Events>(event: Name, listener: TypedEventListener<Events, Name>): Unsubscribe {
     const current = this.listenerTable[event] ?? [];
     this.listenerTable[event] = [...current, listener];
-    return this;
+    return this.unsubscriber(event, listener);
   }
 
-  /** Adds `listener` for the next `event` only. Returns this emitter. */
-  once<Name extends keyof Events>(event: Name, listener: TypedEventListener<Events, Name>): this {
+  /** Adds `listener` for the next `event` only. Returns the function that removes it before then. */
+  once<Name extends keyof Events>(event: Name, listener: TypedEventListener<Events, Name>): Unsubscribe {
     const wrapper: TypedEventListener<Events, Name> = (...args) => {
       this.off(event, wrapper);
       listener(...args);
@@ -55,6 +62,19 @@ export class TypedEventEmitter<Events extends EventMap> {
     if (remaining.length === 0) delete this.listenerTable[event];
     else this.listenerTable[event] = remaining;
     return this;
+  }
+
+  // Removes one registration, once: calling the returned function again does nothing.
+  private unsubscriber<Name extends keyof Events>(
+    event: Name,
+    listener: TypedEventListener<Events, Name>,
+  ): Unsubscribe {
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      this.off(event, listener);
+    };
   }
 
   /** The number of listeners registered for `event`. */

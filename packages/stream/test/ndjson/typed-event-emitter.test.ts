@@ -23,7 +23,8 @@ describe('TypedEventEmitter', () => {
     const emitter = new TestEmitter();
     expect(emitter.send('done')).toBe(false);
     const listener = (): void => undefined;
-    emitter.on('done', listener).on('done', listener);
+    emitter.on('done', listener);
+    emitter.on('done', listener);
     expect(emitter.listenerCount('done')).toBe(2);
     emitter.off('done', listener);
     expect(emitter.listenerCount('done')).toBe(1);

@@ -8,6 +8,7 @@ import {
   type EventType,
   type ExecutionStats,
   type FinalPayload,
+  type Logger,
   type RuntimeEvent,
   type SecurityLevel,
   type SessionLimits,
@@ -17,19 +18,18 @@ import {
   type WireError,
 } from '@enclave-vm/types';
 import type { BrokerEventEmitter } from '../broker-events.js';
-import type { Logger } from '../options/broker-options.js';
 import { isPlainObject } from '../tools/parameter-arguments.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { AuthenticatedUser, ExecutionContext, ToolHandler } from '../tools/tool-types.js';
+import type { BrokerSessionEncryption } from './broker-session-encryption.js';
 import { type LoggedEvent, loggedEvent } from './logged-event.js';
 import { lostOwnerEvents } from './lost-owner.js';
 import type { Session } from './session.js';
-import type { SessionEncryption } from './session-encryption.js';
 import type { SessionChanges, SessionFollower, SessionStore } from './session-store.js';
 import { SessionWriter, type WriterLoss } from './session-writer.js';
 
-/** What a {@link SessionRun} needs from its broker. */
-export interface SessionRunHost {
+/** What a {@link BrokerSessionRun} needs from its broker. */
+export interface BrokerSessionRunHost {
   readonly store: SessionStore;
   readonly tools: ToolRegistry;
   readonly toolHandler: ToolHandler | undefined;
@@ -40,11 +40,11 @@ export interface SessionRunHost {
   /** Ms a tool call needing approval waits for a decision before it fails with `APPROVAL_TIMEOUT`. */
   readonly approvalTimeout: number;
   /** Called once, when the run has ended (its `final` was handed to the log, or the log was lost). */
-  runEnded(run: SessionRun): void;
+  runEnded(run: BrokerSessionRun): void;
 }
 
-/** The fixed facts of a session a {@link SessionRun} runs. */
-export interface SessionRunInit {
+/** The fixed facts of a session a {@link BrokerSessionRun} runs. */
+export interface BrokerSessionRunInit {
   id: string;
   code: string;
   createdAt: number;
@@ -55,7 +55,7 @@ export interface SessionRunInit {
   context: Readonly<Record<string, unknown>>;
   user: AuthenticatedUser | undefined;
   /** Set when the client asked for end-to-end encryption: every event after `session_init` is sealed. */
-  encryption?: SessionEncryption;
+  encryption?: BrokerSessionEncryption;
   /** Id of the broker running it. */
   owner: string;
 }
@@ -83,7 +83,7 @@ interface PendingApproval {
   readonly refuse: (error: EnclaveError) => void;
 }
 
-/** A decision on an approval, as {@link SessionRun.submitApproval} takes it. */
+/** A decision on an approval, as {@link BrokerSessionRun.submitApproval} takes it. */
 export interface ApprovalDecision {
   approved: boolean;
   reason?: string | undefined;
@@ -103,15 +103,15 @@ const RUNTIME_TOOL_TIMEOUT_GRACE_MS = 1_000;
  * it exactly once with `final` (preceded by `error` when it fails). When the store refuses its
  * writes (another broker ended the session, or it was removed) the run stops without logging more.
  */
-export class SessionRun {
+export class BrokerSessionRun {
   readonly id: string;
   readonly createdAt: number;
   readonly expiresAt: number;
   readonly limits: SessionLimits;
   readonly user: AuthenticatedUser | undefined;
   /** The session's keys when it is encrypted. */
-  readonly encryption: SessionEncryption | undefined;
-  private readonly init: SessionRunInit;
+  readonly encryption: BrokerSessionEncryption | undefined;
+  private readonly init: BrokerSessionRunInit;
   private status: SessionStatus = 'pending';
   private seq = 0;
   private startedAt = 0;
@@ -133,8 +133,8 @@ export class SessionRun {
   private readonly followers = new Set<SessionFollower>();
 
   constructor(
-    private readonly host: SessionRunHost,
-    init: SessionRunInit,
+    private readonly host: BrokerSessionRunHost,
+    init: BrokerSessionRunInit,
   ) {
     this.init = init;
     this.id = init.id;
@@ -361,7 +361,7 @@ export class SessionRun {
    * this one dies, since the keys never leave this broker.
    */
   private sealedEnding(lastSeq: number): Promise<LoggedEvent[]> {
-    const encryption = this.encryption as SessionEncryption;
+    const encryption = this.encryption as BrokerSessionEncryption;
     return Promise.all(
       lostOwnerEvents(this.id, lastSeq, this.stats()).map((event) => encryption.seal(event)),
     );

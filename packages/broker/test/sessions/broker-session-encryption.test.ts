@@ -1,8 +1,8 @@
 import { createSessionCipher, exportPublicKey, generateKeyPair } from '@enclave-vm/stream';
 import { createEvent, type EncryptedEvent } from '@enclave-vm/types';
 import { describe, expect, it } from 'vitest';
+import { BrokerSessionEncryption } from '../../src/sessions/broker-session-encryption.js';
 import type { LoggedEvent } from '../../src/sessions/logged-event.js';
-import { SessionEncryption } from '../../src/sessions/session-encryption.js';
 import type { SessionStore } from '../../src/sessions/session-store.js';
 import { SessionWriter, type WriterLoss } from '../../src/sessions/session-writer.js';
 
@@ -27,7 +27,10 @@ function recordingStore() {
 
 async function encryptedSession(sessionId: string) {
   const clientKeys = await generateKeyPair();
-  const encryption = await SessionEncryption.create(sessionId, await exportPublicKey(clientKeys.publicKey));
+  const encryption = await BrokerSessionEncryption.create(
+    sessionId,
+    await exportPublicKey(clientKeys.publicKey),
+  );
   const client = await createSessionCipher({
     role: 'client',
     keyPair: clientKeys,

@@ -57,7 +57,7 @@ export interface OpenedToolResult {
  * `session_init`), the server cipher that seals every later event before it enters the session log
  * — so a replay sends the very same ciphertext — and opens the tool results the client seals.
  */
-export class SessionEncryption {
+export class BrokerSessionEncryption {
   private constructor(
     /** What `session_init` announces: `{ algorithm, publicKey, salt }`. */
     readonly params: EncryptionParams,
@@ -68,7 +68,7 @@ export class SessionEncryption {
    * Sets up the session's keys from the client's public key (`encryption.publicKey` of
    * `POST /execute`). Throws `ENCRYPTION_ERROR` for a key that is not a P-256 point.
    */
-  static async create(sessionId: string, clientPublicKey: string): Promise<SessionEncryption> {
+  static async create(sessionId: string, clientPublicKey: string): Promise<BrokerSessionEncryption> {
     const keyPair = await generateKeyPair();
     const salt = generateSalt();
     let cipher: SessionCipher;
@@ -91,7 +91,7 @@ export class SessionEncryption {
       publicKey: await exportPublicKey(keyPair.publicKey),
       salt,
     };
-    return new SessionEncryption(params, cipher);
+    return new BrokerSessionEncryption(params, cipher);
   }
 
   /**

@@ -13,7 +13,7 @@ import type { ClientTransport } from './enclave-client-options.js';
 import type { SessionStore } from './store/session-store.js';
 import type { ClientTools } from './tools/client-tool.js';
 
-/** Callbacks and options shared by {@link ExecuteOptions} and {@link ResumeOptions}. */
+/** Callbacks and options shared by {@link ClientExecuteOptions} and {@link ResumeOptions}. */
 export interface FollowOptions {
   /**
    * Which events are delivered (to the iteration, `events`, the store and the callbacks).
@@ -64,7 +64,7 @@ export interface FollowOptions {
 }
 
 /** Options of `EnclaveClient.execute`. */
-export interface ExecuteOptions extends FollowOptions {
+export interface ClientExecuteOptions extends FollowOptions {
   /** Wall-clock timeout of the run in ms; the broker caps it at its security level's. */
   timeout?: number;
   /** Most tool calls the code may make; the broker caps it at its security level's. */
@@ -77,6 +77,14 @@ export interface ExecuteOptions extends FollowOptions {
    */
   encryption?: boolean;
 }
+
+/**
+ * The options of `EnclaveClient.execute`, under the name they had before the broker's
+ * `ExecuteOptions` (the options of `broker.execute`) and these were told apart.
+ *
+ * @deprecated Use {@link ClientExecuteOptions}.
+ */
+export type ExecuteOptions = ClientExecuteOptions;
 
 /** Options of `EnclaveClient.resume`. */
 export interface ResumeOptions extends FollowOptions {

@@ -12,8 +12,8 @@ import {
   validate,
 } from '@enclave-vm/types';
 import { ApprovalRunner, type SentDecision } from '../approvals/approval-runner.js';
-import { SessionEncryption } from '../encryption/session-encryption.js';
-import type { FollowOptions } from '../execute-options.js';
+import type { FollowOptions } from '../client-execute-options.js';
+import { ClientSessionEncryption } from '../encryption/client-session-encryption.js';
 import type { ExecutionOutcome } from '../execution-outcome.js';
 import type { ExecutionSession } from '../execution-session.js';
 import type { BrokerHttp } from '../http/broker-http.js';
@@ -31,7 +31,7 @@ import { type EventSelection, selectEvents } from './event-selection.js';
 /** The execute body without `filter` and `encryption`, which the run adds. */
 export type ExecuteRequestBody = Omit<ExecuteRequest, 'filter' | 'encryption'>;
 
-/** How a {@link SessionRun} begins: a new session, or one that already exists. */
+/** How a {@link ClientSessionRun} begins: a new session, or one that already exists. */
 export type SessionStart =
   | {
       kind: 'execute';
@@ -40,8 +40,8 @@ export type SessionStart =
     }
   | { kind: 'resume'; sessionId: string; fromSeq: number; keyPair: CryptoKeyPair | undefined };
 
-/** Everything a {@link SessionRun} needs from its client. */
-export interface SessionRunSetup {
+/** Everything a {@link ClientSessionRun} needs from its client. */
+export interface ClientSessionRunSetup {
   http: BrokerHttp;
   start: SessionStart;
   options: FollowOptions;
@@ -74,11 +74,11 @@ const STALE_ANSWER_CODES: ReadonlySet<string> = new Set([
  * when encrypted, answers client tools, and feeds the handle's iteration, `events`, callbacks,
  * store and `result`.
  */
-export class SessionRun implements ExecutionSession {
+export class ClientSessionRun implements ExecutionSession {
   readonly ready: Promise<string>;
   readonly result: Promise<ExecutionOutcome>;
   readonly store: SessionStore;
-  private readonly setup: SessionRunSetup;
+  private readonly setup: ClientSessionRunSetup;
   private readonly log = new EventLog();
   private readonly recorder: SessionRecorder;
   private readonly selection: EventSelection;
@@ -87,7 +87,7 @@ export class SessionRun implements ExecutionSession {
   private readonly approvalRunner: ApprovalRunner | undefined;
   private readonly onSignalAbort: (() => void) | undefined;
   private intake: EventIntake = new EventIntake();
-  private encryption: SessionEncryption | undefined;
+  private encryption: ClientSessionEncryption | undefined;
   private currentSessionId: string | undefined;
   private finished = false;
   /** For a resumed session: calls answered before the resume, which must not run again. */
@@ -99,7 +99,7 @@ export class SessionRun implements ExecutionSession {
   private resolveResult!: (outcome: ExecutionOutcome) => void;
   private rejectResult!: (error: EnclaveError) => void;
 
-  constructor(setup: SessionRunSetup) {
+  constructor(setup: ClientSessionRunSetup) {
     this.setup = setup;
     this.selection = selectEvents(setup.options.filter);
     this.store = setup.options.store ?? createSessionStore();
@@ -219,7 +219,7 @@ export class SessionRun implements ExecutionSession {
     const body: ExecuteRequest = { ...request };
     if (this.selection.wireFilter !== undefined) body.filter = this.selection.wireFilter;
     if (encrypt) {
-      this.encryption = await SessionEncryption.create();
+      this.encryption = await ClientSessionEncryption.create();
       body.encryption = { publicKey: await this.encryption.publicKey() };
     }
     this.intake = new EventIntake({ encryption: this.encryption });
@@ -243,7 +243,7 @@ export class SessionRun implements ExecutionSession {
     this.setSessionId(sessionId);
     let readFrom = fromSeq;
     if (keyPair !== undefined) {
-      this.encryption = await SessionEncryption.create(keyPair);
+      this.encryption = await ClientSessionEncryption.create(keyPair);
       // The keys come from session_init (seq 1): read from there, deliver from fromSeq.
       this.intake = new EventIntake({ encryption: this.encryption, deliverFrom: fromSeq });
       readFrom = 1;

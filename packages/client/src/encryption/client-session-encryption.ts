@@ -12,20 +12,20 @@ import {
   type StreamEvent,
 } from '@enclave-vm/types';
 
-/** What {@link SessionEncryption.openAll} resolves with. */
+/** What {@link ClientSessionEncryption.openAll} resolves with. */
 export type OpenedEvents = Awaited<ReturnType<SessionCipher['openEvents']>>;
 
 /**
  * The client side of one encrypted session: its ECDH key pair, then, once `session_init` announced
  * the broker's key and salt, the session cipher that opens events and seals tool results.
  */
-export class SessionEncryption {
+export class ClientSessionEncryption {
   private cipher: SessionCipher | undefined;
 
   private constructor(readonly keyPair: CryptoKeyPair) {}
 
   /** Uses the given key pair (a resumed session) or generates a new one. */
-  static async create(keyPair?: CryptoKeyPair): Promise<SessionEncryption> {
+  static async create(keyPair?: CryptoKeyPair): Promise<ClientSessionEncryption> {
     if (keyPair !== undefined) {
       if (typeof keyPair !== 'object' || keyPair === null || keyPair.privateKey === undefined) {
         throw new EnclaveError(
@@ -33,9 +33,9 @@ export class SessionEncryption {
           'keyPair must be the CryptoKeyPair of the handle that started the session',
         );
       }
-      return new SessionEncryption(keyPair);
+      return new ClientSessionEncryption(keyPair);
     }
-    return new SessionEncryption(await generateKeyPair());
+    return new ClientSessionEncryption(await generateKeyPair());
   }
 
   /** The public key as `POST /execute` carries it (`encryption.publicKey`). */

@@ -24,8 +24,12 @@ const FULL_CHECK_INTERVAL_MS = 1;
 /** Codes after which the sandbox's instance is never reused. */
 const DISCARDING_CODES = new Set<string>(['MEMORY_LIMIT_EXCEEDED', 'STACK_OVERFLOW', 'INTERNAL_ERROR']);
 
-/** Options of one {@link SessionRun}. */
-export interface SessionRunOptions {
+/**
+ * Options of one {@link SandboxRun}.
+ *
+ * @internal
+ */
+export interface SandboxRunOptions {
   /** What to run. */
   spec: ExecutionSpec;
   /** Where sandboxes come from. */
@@ -33,7 +37,7 @@ export interface SessionRunOptions {
   /** Receives the events of each turn, in order, as one batch; the last batch ends with `final`. */
   onEvents: (events: RuntimeEvent[]) => void;
   /** Called once the run has ended, after its last batch. */
-  onEnd?: (run: SessionRun) => void;
+  onEnd?: (run: SandboxRun) => void;
   /**
    * Polled while the guest runs; true cancels the run (for a cancel requested from another thread
    * through shared memory while this one is busy).
@@ -55,15 +59,18 @@ interface PendingCall {
 /**
  * One run of user code in one sandbox: starts it, turns what the guest produces into runtime
  * events (one batch per guest turn), hands tool results back (all results that arrive together in
- * one guest turn), enforces every limit, and ends with exactly one `final`.
+ * one guest turn), enforces every limit, and ends with exactly one `final`. The executor's and the
+ * pool's building block, below the `SessionExecutor` contract that callers use.
+ *
+ * @internal
  */
-export class SessionRun {
+export class SandboxRun {
   /** The session id of the spec. */
   readonly sessionId: string;
   /** Resolves with the `final` payload once the run has ended (never rejects). */
   readonly done: Promise<FinalPayload>;
   private readonly spec: ExecutionSpec;
-  private readonly options: SessionRunOptions;
+  private readonly options: SandboxRunOptions;
   private readonly requestedAt: number;
   private readonly deadline: number;
   private resolveDone!: (payload: FinalPayload) => void;
@@ -88,7 +95,7 @@ export class SessionRun {
   private nextFullCheck = 0;
 
   /** Prepares a run; nothing happens before {@link begin}. */
-  constructor(options: SessionRunOptions) {
+  constructor(options: SandboxRunOptions) {
     this.options = options;
     this.spec = options.spec;
     this.sessionId = options.spec.sessionId;
