@@ -266,9 +266,10 @@ export class RuntimeGroup implements SessionExecutor, Emitter<RuntimeGroupEventM
 
   /**
    * Removes a worker at once (no new session goes to it), then closes its connection; sessions still
-   * running on it end with `SHUTTING_DOWN`. Resolves when closed; unknown URLs are ignored.
+   * running on it end with `error` (default `SHUTTING_DOWN`; `RUNTIME_DISCONNECTED` when the worker
+   * is known to be gone). Resolves when closed; unknown URLs are ignored.
    */
-  async removeWorker(url: string): Promise<void> {
+  async removeWorker(url: string, error?: EnclaveError): Promise<void> {
     const member = this.members.get(url);
     if (member === undefined) return;
     this.members.delete(url);
@@ -276,7 +277,7 @@ export class RuntimeGroup implements SessionExecutor, Emitter<RuntimeGroupEventM
     clearTimeout(member.retryTimer);
     const connection = member.connection;
     member.connection = undefined;
-    if (connection !== undefined) await connection.close();
+    if (connection !== undefined) await connection.close(error);
   }
 
   /**

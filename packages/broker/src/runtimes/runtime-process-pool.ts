@@ -314,14 +314,20 @@ export class RuntimeProcessPool implements SessionExecutor {
       createInterface({ input: child.stderr as NonNullable<ChildProcess['stderr']> }).on('line', (line) => {
         this.logger.warn('Runtime process output', { pid: child.pid, line });
       });
-      const forget = (): void => {
+      // The process is gone: its sessions end with RUNTIME_DISCONNECTED, whether the exit or the
+      // closed socket is noticed first.
+      const forget = (how: string): void => {
         entry.state = 'exited';
         this.processes.delete(entry);
-        if (entry.url !== undefined) void this.group.removeWorker(entry.url);
+        if (entry.url === undefined) return;
+        void this.group.removeWorker(
+          entry.url,
+          new EnclaveError('RUNTIME_DISCONNECTED', `The runtime process ${String(child.pid)} ${how}`),
+        );
       };
       child.once('error', (error) => {
         // When spawning itself failed, no `exit` follows.
-        if (child.pid === undefined) forget();
+        if (child.pid === undefined) forget('could not be started');
         fail(
           new EnclaveError('RUNTIME_UNAVAILABLE', `Cannot start a runtime process: ${error.message}`, {
             cause: error,
@@ -330,7 +336,7 @@ export class RuntimeProcessPool implements SessionExecutor {
       });
       child.once('exit', (code, signal) => {
         const wasStopping = entry.state === 'stopping';
-        forget();
+        forget(`exited (${signal ?? `code ${String(code)}`})`);
         fail(
           new EnclaveError(
             'RUNTIME_UNAVAILABLE',

@@ -105,10 +105,12 @@ export interface RuntimeConnection
    */
   ping(): Promise<number>;
   /**
-   * Cancels every session in flight on the worker, ends them here with `error` + `final` (code
-   * `SHUTTING_DOWN`) and closes the socket. Idempotent.
+   * Cancels every session in flight on the worker, ends them here with `error` + `final` and closes
+   * the socket. Idempotent. The sessions end with `error` when given (a caller that knows the
+   * worker is gone, such as a process pool that saw its process exit, passes `RUNTIME_DISCONNECTED`),
+   * otherwise with `SHUTTING_DOWN`.
    */
-  close(): Promise<void>;
+  close(error?: EnclaveError): Promise<void>;
 }
 
 /**
@@ -350,13 +352,14 @@ class RemoteRuntimeConnection implements RuntimeConnection {
     });
   }
 
-  async close(): Promise<void> {
+  async close(
+    error = new EnclaveError('SHUTTING_DOWN', 'The broker closed its connection to the runtime worker'),
+  ): Promise<void> {
     if (this.state === 'closed' || this.state === 'closing') {
       await this.closed;
       return;
     }
     this.state = 'closing';
-    const error = new EnclaveError('SHUTTING_DOWN', 'The broker closed its connection to the runtime worker');
     for (const session of [...this.sessions.values()]) {
       this.send({ type: 'cancel', sessionId: session.sessionId, reason: error.message });
     }
