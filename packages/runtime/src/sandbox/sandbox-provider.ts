@@ -38,9 +38,11 @@ export interface SandboxProviderOptions {
   /**
    * Opt-in reuse: how many sessions one engine instance may serve in turn, each in a fresh context,
    * provided they share an `isolationKey` (the broker would use the tenant). Sessions without a key
-   * always get a fresh instance. Reuse is faster but gives up the "no residue" guarantee between
-   * the sessions of one key: a session running later in the same instance runs in memory an
-   * earlier one used. See docs/security.md before turning it on.
+   * always get a fresh instance. Reuse saves creating instances, not time: the sandbox's setup runs
+   * again in each new context, which measures slower than cloning a prepared instance
+   * (docs/benchmarks.md). It gives up the "no residue" guarantee between the sessions of one key: a
+   * session running later in the same instance runs in memory an earlier one used. See
+   * docs/security.md before turning it on.
    * @default 1 (a fresh instance for every session)
    */
   sessionsPerInstance?: number;
