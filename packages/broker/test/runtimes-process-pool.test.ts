@@ -36,21 +36,21 @@ describe('runtime process pool (runtimePool)', () => {
     const callId = await waiting.nextToolCall();
     await waitUntil(
       () => pool.processList.filter((entry) => entry.state === 'running').length === 2,
-      15_000,
       'a second process',
+      15_000,
     );
     expect(pool.size).toBe(2);
 
     waiting.handle.submitToolResult(callId, { ok: true, result: 'answered' });
     expect(await waiting.handle.done).toMatchObject({ ok: true, result: 'answered' });
-    await waitUntil(() => pool.size === 1, 10_000, 'the pool to shrink back to minSize');
+    await waitUntil(() => pool.size === 1, 'the pool to shrink back to minSize', 10_000);
     const [survivor] = pool.processList;
 
     killProcess(survivor?.pid);
     await waitUntil(
       () => pool.processList.some((entry) => entry.state === 'running' && entry.pid !== survivor?.pid),
-      15_000,
       'a replacement process',
+      15_000,
     );
     expect(isProcessAlive(survivor?.pid)).toBe(false);
     expect(await startRun(pool, 'return "replaced"').handle.done).toMatchObject({
@@ -108,8 +108,8 @@ describe('runtime processes of a broker that dies', () => {
     await broker.stop('SIGKILL');
     await waitUntil(
       () => runtimePids.filter(isProcessAlive).length === 0,
-      10_000,
       'the orphaned runtime processes to stop',
+      10_000,
     );
   });
 });

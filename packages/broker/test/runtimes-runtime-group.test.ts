@@ -42,7 +42,7 @@ describe('extracted mode over several runtime workers (RuntimeGroup)', () => {
     const group = new RuntimeGroup({ urls: [first.url, second.url], logger: quiet });
     cleanups.push(() => group.close());
     await group.start();
-    await waitUntil(() => group.connectedWorkers === 2, 5_000, 'both workers');
+    await waitUntil(() => group.connectedWorkers === 2, 'both workers', 5_000);
 
     const runs = [0, 1, 2, 3].map(() => startRun(group, 'return await tools.wait({})'));
     const callIds: string[] = [];
@@ -69,7 +69,7 @@ describe('extracted mode over several runtime workers (RuntimeGroup)', () => {
     });
     cleanups.push(() => group.close());
     await group.start();
-    await waitUntil(() => group.connectedWorkers === 2, 5_000, 'both workers');
+    await waitUntil(() => group.connectedWorkers === 2, 'both workers', 5_000);
 
     const runs = [
       startRun(group, 'return await tools.wait({})'),
@@ -100,8 +100,8 @@ describe('extracted mode over several runtime workers (RuntimeGroup)', () => {
     doomed = await startRuntimeProcess(port);
     await waitUntil(
       () => group.connectedWorkers === 2,
-      10_000,
       'the group to reconnect to the restarted worker',
+      10_000,
     );
     const spread = [0, 1].map(() => startRun(group, 'return await tools.wait({})'));
     for (const run of spread) await run.nextToolCall();
@@ -123,7 +123,7 @@ describe('extracted mode over several runtime workers (RuntimeGroup)', () => {
     });
     cleanups.push(() => group.close());
     await group.start();
-    await waitUntil(() => group.connectedWorkers === 2, 5_000, 'both workers');
+    await waitUntil(() => group.connectedWorkers === 2, 'both workers', 5_000);
     const runs = [
       startRun(group, 'return await tools.wait({})'),
       startRun(group, 'return await tools.wait({})'),
@@ -137,7 +137,7 @@ describe('extracted mode over several runtime workers (RuntimeGroup)', () => {
     );
     expect(ended).toMatchObject({ ok: false, error: { code: 'SHUTTING_DOWN' } });
     expect(runs[endedIndex]?.events.slice(-2).map((event) => event.type)).toEqual(['error', 'final']);
-    await waitUntil(() => group.connectedWorkers === 1, 2_000, 'the stopped worker to drop out');
+    await waitUntil(() => group.connectedWorkers === 1, 'the stopped worker to drop out', 2_000);
     const keptIndex = 1 - endedIndex;
     runs[keptIndex]?.handle.submitToolResult(callIds[keptIndex] ?? '', { ok: true, result: 'kept' });
     expect(await runs[keptIndex]?.handle.done).toMatchObject({ ok: true, result: 'kept' });

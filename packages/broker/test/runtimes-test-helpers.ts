@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { ExecutionHandle, SessionExecutor } from '@enclave-vm/runtime';
+import { waitUntil } from '@enclave-vm/test-utils';
 import { type RuntimeEvent, resolveLimits } from '@enclave-vm/types';
 import { resolveRuntimeCli } from '../src/runtimes/resolve-runtime-cli.js';
 
@@ -33,8 +34,8 @@ export function startRun(executor: SessionExecutor, code: string): RecordedRun {
     async nextToolCall() {
       await waitUntil(
         () => events.filter((event) => event.type === 'tool_call').length > seen,
-        10_000,
         'a tool call',
+        10_000,
       );
       const calls = events.filter((event) => event.type === 'tool_call');
       const call = calls[seen];
@@ -45,16 +46,7 @@ export function startRun(executor: SessionExecutor, code: string): RecordedRun {
   };
 }
 
-/** Polls `condition` every 10 ms; rejects after `timeoutMs` naming what it waited for. */
-export async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-export { freePort } from '@enclave-vm/test-utils';
+export { freePort, waitUntil } from '@enclave-vm/test-utils';
 
 /** A runtime worker started as its own process with the `enclave-runtime` command. */
 export interface RuntimeProcess {

@@ -11,8 +11,6 @@ import { currentModuleUrl } from './module-location.js';
 export const ENGINE_BUILD = {
   /** The package of the variant. */
   packageName: '@jitl/quickjs-wasmfile-release-sync',
-  /** The engine it holds, for reports. */
-  engine: 'QuickJS 2025-09-13 (bellard)',
 } as const;
 
 /** The path of the build's WebAssembly file. */
