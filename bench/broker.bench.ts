@@ -8,7 +8,8 @@
  * 2. A script making 10 sequential broker-tool calls: time to `final` in extracted mode (a runtime
  *    worker process over WebSocket) ÷ the same in embedded mode. Beside it, the same script without
  *    a broker: `connectRuntime` to that worker process ÷ the sandbox pool called directly, which
- *    isolates what the WebSocket hop itself costs.
+ *    isolates what the WebSocket hop itself costs; and the floor of the design, the embedded script
+ *    plus one bare WebSocket round trip to another process per crossing the extracted script makes.
  * 3. 10,000 concurrent sessions each paused on a client tool: the broker process's RSS and `/health`
  *    p99 while they wait, beside the same broker idle. The broker runs in its own process here (from
  *    the built package) so that its RSS is its own.
@@ -222,6 +223,10 @@ async function extractedToolLatency(): Promise<BenchFigure[]> {
   await embedded.close();
   const hop = await runtimeHopLatency(worker.url);
   await stopProcess(worker.child);
+  const bareHop = await bareWebSocketRoundTrip();
+  // The floor of the design: what extracted mode must add to the embedded script even if the broker
+  // and the worker cost nothing, one round trip to another process per crossing.
+  const floor = bestEmbedded + (CROSSINGS_PER_SCRIPT * bareHop) / 1000;
   return [
     {
       name: '10 sequential broker-tool calls, extracted (worker process), p50',
@@ -233,6 +238,22 @@ async function extractedToolLatency(): Promise<BenchFigure[]> {
       goal: { ratio: 1.3 },
     },
     {
+      name: `the floor of extracted mode: embedded + ${CROSSINGS_PER_SCRIPT} bare WebSocket round trips to another process`,
+      value: floor,
+      unit: 'ms',
+      baselineName: 'same script, embedded',
+      baseline: bestEmbedded,
+      higherIsBetter: false,
+    },
+    {
+      name: 'extracted − embedded, per crossing',
+      value: ((bestExtracted - bestEmbedded) * 1000) / CROSSINGS_PER_SCRIPT,
+      unit: 'µs',
+      baselineName: 'bare WebSocket round trip to another process (ws, loopback)',
+      baseline: bareHop,
+      higherIsBetter: false,
+    },
+    {
       name: '10 sequential tool calls, connectRuntime to the worker process (no broker), p50',
       value: hop.remote,
       unit: 'ms',
@@ -241,6 +262,56 @@ async function extractedToolLatency(): Promise<BenchFigure[]> {
       higherIsBetter: false,
     },
   ];
+}
+
+/**
+ * Round trips the extracted script makes to the worker process that the embedded one does not: the
+ * start up to the first tool call, then each tool result up to the next call (or the final).
+ */
+const CROSSINGS_PER_SCRIPT = 11;
+
+/**
+ * µs per round trip of a small message over a bare `ws` WebSocket to another Node process that
+ * echoes it (loopback, Nagle off as `ws` sets it): the least a crossing to a runtime worker process
+ * costs. The median of five rounds of 1,000 after 2,000 warm-up round trips.
+ */
+async function bareWebSocketRoundTrip(): Promise<number> {
+  const wsPath = requireFromBroker.resolve('ws');
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const { WebSocketServer } = require(${JSON.stringify(wsPath)});
+       const server = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log('port ' + server.address().port));
+       server.on('connection', (socket) => socket.on('message', (data) => socket.send(data, { binary: false })));`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const line = await lineReader(child).next('port ');
+  const { WebSocket } = requireFromBroker('ws') as typeof import('ws');
+  const socket = new WebSocket(`ws://127.0.0.1:${line.slice('port '.length).trim()}`);
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  let answered: (() => void) | undefined;
+  socket.on('message', () => answered?.());
+  const frame = JSON.stringify({ type: 'tool_result', sessionId: 'ses_bare', callId: 'call_1', result: 1 });
+  const once = () =>
+    new Promise<void>((resolve) => {
+      answered = resolve;
+      socket.send(frame);
+    });
+  for (let index = 0; index < 2_000; index++) await once();
+  const rounds: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    for (let index = 0; index < 1_000; index++) await once();
+    rounds.push(performance.now() - started);
+  }
+  socket.close();
+  await stopProcess(child);
+  return percentile(rounds, 50);
 }
 
 /**

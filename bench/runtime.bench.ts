@@ -32,6 +32,29 @@ function cpuMicrosecondsSince(since: NodeJS.CpuUsage): number {
   return used.user + used.system;
 }
 
+/** Warm-up calls before a per-call figure is measured: V8 and the engine's WebAssembly tier up. */
+const WARM_UP_CALLS = 20_000;
+/** Rounds of a per-call figure; the median round is reported, for the figure and its baseline. */
+const ROUNDS = 5;
+
+/**
+ * µs of wall clock and of process CPU per call of `once`, the median of {@link ROUNDS} rounds of
+ * `count` calls after {@link WARM_UP_CALLS} calls. Figures and baselines go through it alike.
+ */
+async function inRounds(count: number, once: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  for (let index = 0; index < WARM_UP_CALLS; index++) await once();
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    for (let index = 0; index < count; index++) await once();
+    walls.push(((performance.now() - started) * 1000) / count);
+    cpus.push(cpuMicrosecondsSince(cpuBefore) / count);
+  }
+  return { wall: percentile(walls, 50), cpu: percentile(cpus, 50) };
+}
+
 /**
  * µs per round trip over bare shared memory, the floor of the pool's channel: the caller bumps a
  * counter and `Atomics.notify`s; a bare worker thread blocked in `Atomics.wait` wakes, bumps a
@@ -71,15 +94,12 @@ async function bareSharedMemoryRoundTrip(count: number): Promise<number> {
       if (waiting.async) await waiting.value;
     }
   };
-  for (let index = 0; index < 200; index++) await once();
-  const started = performance.now();
-  for (let index = 0; index < count; index++) await once();
-  const elapsed = performance.now() - started;
+  const measured = await inRounds(count, once);
   Atomics.store(words, 2, 1);
   Atomics.add(words, 0, 1);
   Atomics.notify(words, 0);
   await worker.terminate();
-  return (elapsed * 1000) / count;
+  return measured.wall;
 }
 
 /**
@@ -130,14 +150,9 @@ async function bareRoundTrip(count: number): Promise<{ wall: number; cpu: number
       resolveNext = resolve;
       worker.postMessage({ type: 'results', results: [1, 'call_1', { ok: true, result: 1 }] });
     });
-  for (let index = 0; index < 200; index++) await once();
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  for (let index = 0; index < count; index++) await once();
-  const elapsed = performance.now() - started;
-  const cpu = cpuMicrosecondsSince(cpuBefore);
+  const measured = await inRounds(count, once);
   await worker.terminate();
-  return { wall: (elapsed * 1000) / count, cpu: cpu / count };
+  return measured;
 }
 
 function fib(n: number): number {
@@ -217,14 +232,21 @@ const benchmark: Benchmark = {
 
     // 3. Sequential tool calls.
     const calls = 3000;
-    // The per-call path (V8's code for the bridge and the pool messages) reaches its steady state
-    // after a few thousand calls: warm it up first.
-    await run(pool, 'for (let i = 0; i < 5000; i++) await tools.x({ i })');
-    const cpuBefore = process.cpuUsage();
-    const started = performance.now();
-    await run(pool, `for (let i = 0; i < ${calls}; i++) await tools.x({ i })`);
-    const perCall = ((performance.now() - started) * 1000) / calls;
-    const cpuPerCall = cpuMicrosecondsSince(cpuBefore) / calls;
+    // The per-call path (V8's code for the bridge and the pool messages, the engine's WebAssembly)
+    // reaches its steady state after thousands of calls: warm it up as the baselines are, then
+    // report the median of the rounds.
+    await run(pool, `for (let i = 0; i < ${WARM_UP_CALLS}; i++) await tools.x({ i })`);
+    const walls: number[] = [];
+    const cpus: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const cpuBefore = process.cpuUsage();
+      const started = performance.now();
+      await run(pool, `for (let i = 0; i < ${calls}; i++) await tools.x({ i })`);
+      walls.push(((performance.now() - started) * 1000) / calls);
+      cpus.push(cpuMicrosecondsSince(cpuBefore) / calls);
+    }
+    const perCall = percentile(walls, 50);
+    const cpuPerCall = percentile(cpus, 50);
     const host = async (args: { i: number }) => args.i;
     const hostStarted = performance.now();
     for (let index = 0; index < 100_000; index++) await host({ i: index });

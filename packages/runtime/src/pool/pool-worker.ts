@@ -3,17 +3,19 @@
  * commands from the thread's shared-memory channel and sends everything a turn of this thread
  * produces (events of any number of sessions) back as one frame.
  *
- * Waiting: after a turn that sent tool calls, the thread blocks in `Atomics.wait` for a short
- * window (the answer of a tool on the broker usually comes within it), and wakes the moment the
- * pool writes a frame. Otherwise, and after the window, it waits in its event loop with
- * `Atomics.waitAsync`, so its timers (session deadlines, tool timeouts) and the preparation of its
- * next sandboxes run. Every command wakes it either way.
+ * Waiting: after a turn that sent tool calls, the thread polls the channel for a few tens of
+ * microseconds (a tool that answers at once is answered within them, and then neither side pays a
+ * wake-up), then blocks in `Atomics.wait` for a short window (the answer of a tool on the broker
+ * usually comes within it), and wakes the moment the pool writes a frame. Otherwise, and after the
+ * window, it waits in its event loop with `Atomics.waitAsync`, so its timers (session deadlines,
+ * tool timeouts) and the preparation of its next sandboxes run. Every command wakes it either way.
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RuntimeEvent, SessionLimits } from '@enclave-vm/types';
 import { InThreadExecutor } from '../executor/in-thread-executor.js';
 import type { SandboxRun } from '../executor/sandbox-run.js';
+import { PollPolicy } from './poll-policy.js';
 import {
   PoolCommandKind,
   type PoolToWorkerMessage,
@@ -30,6 +32,12 @@ import { ThreadChannel } from './thread-channel.js';
  */
 const ANSWER_WINDOW_MS = 2;
 
+/**
+ * How long the thread polls for an answer before it blocks: a tool that answers at once (and the
+ * pool's own work on the call) fits in it, and the answer then costs no wake-up on either side.
+ */
+const ANSWER_POLL_MS = 0.05;
+
 const port = parentPort;
 if (port === null) throw new Error('pool-worker must run in a worker thread');
 const data = workerData as PoolWorkerData;
@@ -43,6 +51,7 @@ let flushScheduled = false;
 let awaitingAnswers = false;
 let idleScheduled = false;
 let asyncWaitArmed = false;
+const answerPolls = new PollPolicy();
 
 function post(message: WorkerToPoolMessage): void {
   port?.postMessage(message);
@@ -197,7 +206,16 @@ function idle(): void {
       scheduleIdle();
       return;
     }
-    if (!channel.waitSync(left)) {
+    if (answerPolls.shouldPoll()) {
+      const found = channel.poll(Math.min(ANSWER_POLL_MS, left));
+      answerPolls.record(found);
+      if (found) {
+        receiveAll();
+        continue;
+      }
+      if (performance.now() >= windowEnd) continue;
+    }
+    if (!channel.waitSync(windowEnd - performance.now())) {
       awaitingAnswers = false;
       break;
     }

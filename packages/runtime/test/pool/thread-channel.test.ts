@@ -129,6 +129,62 @@ describe('ThreadChannel', () => {
   });
 });
 
+describe('ThreadChannel.poll', () => {
+  it('says no frame came within its window, and wakes by the usual wait afterwards', async () => {
+    const { pool, thread } = pair();
+    expect(pool.poll(1)).toBe(false);
+    // The poll is over: the next frame wakes a waiting pool as any frame does.
+    const woken = pool.waitAsync();
+    thread.send(['after the poll']);
+    await woken;
+    expect(pool.receive()).toEqual(['after the poll']);
+    thread.send(['waiting']);
+    expect(pool.poll(1)).toBe(true);
+  });
+
+  it('sees the frames of the other thread while it polls', async () => {
+    const memory = createChannelMemory();
+    const bulk = new MessageChannel();
+    ports.push(bulk);
+    const pool = new ThreadChannel(memory, 'pool', bulk.port1);
+    const source = `
+      const { workerData } = require('node:worker_threads');
+      import(workerData.register)
+        .then((tsx) => { tsx.register(); return import(workerData.module); })
+        .then(({ ThreadChannel }) => {
+          const channel = new ThreadChannel(workerData.memory, 'thread', workerData.port);
+          for (;;) {
+            // Polls (never blocks) for up to 10 s, and says whether the frame came in that time.
+            const found = channel.poll(10000);
+            const frame = channel.receive();
+            if (frame[0] === 'stop') break;
+            channel.send(['echo', found ? 1 : 0, ...frame]);
+          }
+        });
+    `;
+    const worker = new Worker(source, {
+      eval: true,
+      workerData: { memory, port: bulk.port2, module: channelModuleUrl(), register: tsxRegisterUrl() },
+      transferList: [bulk.port2],
+    });
+    try {
+      for (let round = 0; round < 30; round++) {
+        pool.send([round]);
+        let frame = pool.receive();
+        while (frame === undefined) {
+          if (!pool.poll(5)) await pool.waitAsync();
+          frame = pool.receive();
+        }
+        expect(frame).toEqual(['echo', 1, round]);
+      }
+      pool.send(['stop']);
+      expect(await new Promise((resolve) => worker.once('exit', resolve))).toBe(0);
+    } finally {
+      await worker.terminate();
+    }
+  });
+});
+
 function channelModuleUrl(): string {
   return new URL('../../src/pool/thread-channel.ts', import.meta.url).href;
 }
