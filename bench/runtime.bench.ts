@@ -12,6 +12,7 @@ import type { ExecutionHandle, SessionExecutor } from '../packages/runtime/src/e
 import { createInThreadExecutor } from '../packages/runtime/src/executor/in-thread-executor.js';
 import { createSandboxPool } from '../packages/runtime/src/pool/sandbox-pool.js';
 import { loadQuickJSModule } from '../packages/runtime/src/sandbox/engine-loader.js';
+import { SandboxProvider } from '../packages/runtime/src/sandbox/sandbox-provider.js';
 import { percentile, sample } from './lib/measure.js';
 import type { BenchFigure, Benchmark } from './lib/report.js';
 import { runSession, sleep, throughput } from './lib/sessions.js';
@@ -153,6 +154,78 @@ async function bareRoundTrip(count: number): Promise<{ wall: number; cpu: number
   const measured = await inRounds(count, once);
   await worker.terminate();
   return measured;
+}
+
+/**
+ * What parking costs (see `parkAfterMs`): a session that built some state and waits on a tool is
+ * parked (its differing pages compressed, its instance dropped) and restored, in this thread, beside
+ * what a fresh sandbox costs (a clone of the template onto a wiped memory). Medians of 200 of each.
+ */
+async function parkingFigures(): Promise<BenchFigure[]> {
+  const provider = new SandboxProvider({ warmInstances: 0, parkAfterMs: Number.POSITIVE_INFINITY });
+  const memoryLimit = LIMITS.memoryLimit;
+  const parks: number[] = [];
+  const restores: number[] = [];
+  const clones: number[] = [];
+  const images: number[] = [];
+  for (let round = 0; round < 220; round++) {
+    let started = performance.now();
+    const sandbox = await provider.acquire(memoryLimit).sandbox;
+    const clone = performance.now() - started;
+    sandbox.setInterruptCheck(() => false);
+    sandbox.start({
+      code: "const rows = Array.from({ length: 500 }, (_, i) => ({ i, name: 'row ' + i })); return (await tools.ask({ rows })) + rows.length",
+      contextJson: '{}',
+      maxToolCalls: 10,
+      maxToolArgsBytes: LIMITS.maxToolArgsBytes,
+      maxStdoutBytes: LIMITS.maxStdoutBytes,
+      maxStackSize: LIMITS.maxStackSize,
+    });
+    started = performance.now();
+    const parked = provider.park(sandbox, memoryLimit);
+    const park = performance.now() - started;
+    if (parked === undefined) throw new Error('the session could not be parked');
+    started = performance.now();
+    const restored = await provider.unpark(parked);
+    const restore = performance.now() - started;
+    restored.setInterruptCheck(() => false);
+    const turn = restored.deliver('[[1,1,1]]');
+    if (turn.outcome?.kind !== 'returned' || turn.outcome.json !== '501')
+      throw new Error('the restored session failed');
+    provider.release(restored, false);
+    if (round < 20) continue;
+    clones.push(clone);
+    parks.push(park);
+    restores.push(restore);
+    images.push(parked.image.byteLength);
+  }
+  provider.close();
+  return [
+    {
+      name: 'park a session waiting on a tool (its memory image compressed, its instance dropped)',
+      value: percentile(parks, 50),
+      unit: 'ms',
+      baselineName: 'a fresh sandbox (template clone onto a wiped memory)',
+      baseline: percentile(clones, 50),
+      higherIsBetter: false,
+    },
+    {
+      name: 'restore a parked session (a fresh instance with its image written back)',
+      value: percentile(restores, 50),
+      unit: 'ms',
+      baselineName: 'a fresh sandbox (template clone onto a wiped memory)',
+      baseline: percentile(clones, 50),
+      higherIsBetter: false,
+    },
+    {
+      name: 'memory image of a parked session',
+      value: percentile(images, 50) / 1024,
+      unit: 'KB',
+      baselineName: 'the template image every instance holds',
+      baseline: (provider.engineTemplate?.imageBytes ?? Number.NaN) / 1024,
+      higherIsBetter: false,
+    },
+  ];
 }
 
 function fib(n: number): number {
@@ -413,7 +486,10 @@ const benchmark: Benchmark = {
       higherIsBetter: false,
     });
 
-    // 8. Event-loop delay of the host while a guest spins on a pool thread.
+    // 8. Parking a session that waits on a tool, and restoring it, beside a fresh clone.
+    figures.push(...(await parkingFigures()));
+
+    // 9. Event-loop delay of the host while a guest spins on a pool thread.
     const idleDelay = monitorEventLoopDelay({ resolution: 1 });
     idleDelay.enable();
     await sleep(1000);

@@ -11,7 +11,7 @@ import {
   type WireError,
 } from '@enclave-vm/types';
 import type { GuestOutcome, GuestTurn, Sandbox } from '../sandbox/sandbox.js';
-import type { SandboxProvider, SandboxRequest } from '../sandbox/sandbox-provider.js';
+import type { ParkedSandbox, SandboxProvider, SandboxRequest } from '../sandbox/sandbox-provider.js';
 import { encodeToolOutcome, parseCallId } from './encode-tool-outcome.js';
 import type { ExecutionSpec, ToolOutcome } from './execution-types.js';
 import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
@@ -76,6 +76,15 @@ export class SandboxRun {
   private resolveDone!: (payload: FinalPayload) => void;
   private state: 'created' | 'starting' | 'running' | 'ended' = 'created';
   private sandbox: Sandbox | undefined;
+  /**
+   * The sandbox's memory image while the run is parked (see `SandboxProviderOptions.parkAfterMs`):
+   * then {@link sandbox} is `undefined` until the next tool result restores it.
+   */
+  private parked: ParkedSandbox | undefined;
+  private restoring = false;
+  /** When the guest last ended a turn waiting on tool calls (`performance.now()`). */
+  private waitingSince = 0;
+  private parkTimer: NodeJS.Timeout | undefined;
   /** The request for a sandbox while none was ready; cancelled if the run ends first. */
   private request: SandboxRequest | undefined;
   private events: RuntimeEvent[] = [];
@@ -236,11 +245,78 @@ export class SandboxRun {
   /** Hands every accepted tool result to the guest now, in one guest turn. */
   flushResults(): void {
     this.resultsScheduled = false;
-    if (this.queuedResults.length === 0 || this.state !== 'running' || this.sandbox === undefined) return;
+    if (this.queuedResults.length === 0 || this.state !== 'running') return;
+    if (this.sandbox === undefined) {
+      this.restore();
+      return;
+    }
     const batch = `[${this.queuedResults.join(',')}]`;
     this.queuedResults = [];
     this.handleTurn(this.sandbox.deliver(batch));
     this.flush();
+    this.scheduleParking();
+  }
+
+  /**
+   * Parks the run once the guest has waited `parkAfterMs` on its tool calls without a result: one
+   * timer per run, armed when a wait starts and re-armed for what is left when a wait started since.
+   */
+  private scheduleParking(): void {
+    if (this.state !== 'running' || this.pendingCalls.size === 0 || this.queuedResults.length > 0) return;
+    const after = this.options.provider.parkAfterMs;
+    if (!Number.isFinite(after)) return;
+    this.waitingSince = performance.now();
+    if (this.parkTimer === undefined) this.parkTimer = setTimeout(this.parkIfStillWaiting, after);
+  }
+
+  private readonly parkIfStillWaiting = (): void => {
+    this.parkTimer = undefined;
+    const sandbox = this.sandbox;
+    if (
+      this.state !== 'running' ||
+      sandbox === undefined ||
+      this.pendingCalls.size === 0 ||
+      this.queuedResults.length > 0
+    ) {
+      return;
+    }
+    const left = this.waitingSince + this.options.provider.parkAfterMs - performance.now();
+    if (left > 0) {
+      this.parkTimer = setTimeout(this.parkIfStillWaiting, left);
+      return;
+    }
+    const parked = this.options.provider.park(sandbox, this.spec.limits.memoryLimit);
+    if (parked === undefined) return;
+    this.sandbox = undefined;
+    this.parked = parked;
+  };
+
+  /** Restores a parked run's sandbox, then hands it the results that came meanwhile. */
+  private restore(): void {
+    const parked = this.parked;
+    if (parked === undefined || this.restoring) return;
+    this.restoring = true;
+    this.options.provider.unpark(parked).then(
+      (sandbox) => {
+        this.restoring = false;
+        if (this.state === 'ended') {
+          this.options.provider.release(sandbox, false);
+          return;
+        }
+        this.parked = undefined;
+        this.attach(sandbox);
+        this.flushResults();
+      },
+      (error: unknown) => {
+        this.restoring = false;
+        this.parked = undefined;
+        this.end({
+          code: 'INTERNAL_ERROR',
+          message: `The paused session could not be restored: ${describe(error)}`,
+        });
+        this.flush();
+      },
+    );
   }
 
   /** Stops the run with `CANCELLED` (no effect once ended). */
@@ -278,14 +354,9 @@ export class SandboxRun {
   }
 
   private startIn(sandbox: Sandbox, contextJson: string): void {
-    this.sandbox = sandbox;
     this.state = 'running';
+    this.attach(sandbox);
     const limits = this.spec.limits;
-    sandbox.setStopListener((code) => {
-      if (code === 'STDOUT_LIMIT_EXCEEDED') this.kill ??= this.stdoutError();
-      else this.kill ??= { code: 'INTERNAL_ERROR', message: 'The sandbox failed' };
-    });
-    sandbox.setInterruptCheck(() => this.shouldInterrupt());
     const turn = sandbox.start({
       code: this.spec.code,
       contextJson,
@@ -296,6 +367,17 @@ export class SandboxRun {
     });
     this.handleTurn(turn);
     this.flush();
+    this.scheduleParking();
+  }
+
+  /** Makes `sandbox` this run's, with the run's listeners (at the start, and after a restore). */
+  private attach(sandbox: Sandbox): void {
+    this.sandbox = sandbox;
+    sandbox.setStopListener((code) => {
+      if (code === 'STDOUT_LIMIT_EXCEEDED') this.kill ??= this.stdoutError();
+      else this.kill ??= { code: 'INTERNAL_ERROR', message: 'The sandbox failed' };
+    });
+    sandbox.setInterruptCheck(() => this.shouldInterrupt());
   }
 
   // Called at every interrupt poll, which pacing makes frequent (about every microsecond of
@@ -505,8 +587,13 @@ export class SandboxRun {
     this.state = 'ended';
     if (this.wallTimer !== undefined) clearTimeout(this.wallTimer);
     if (this.toolTimer !== undefined) clearTimeout(this.toolTimer);
+    if (this.parkTimer !== undefined) clearTimeout(this.parkTimer);
     this.wallTimer = undefined;
     this.toolTimer = undefined;
+    this.parkTimer = undefined;
+    // A parked sandbox holds no instance: its image goes with the run (one being restored is
+    // released when the restore completes).
+    this.parked = undefined;
     this.pendingCalls.clear();
     this.queuedResults = [];
     this.request?.cancel();

@@ -110,6 +110,7 @@ export class SandboxPool implements SessionExecutor {
       maxIdleMemories: options.maxIdleMemories,
       recycleAboveBytes: options.recycleAboveBytes,
       sessionsPerInstance: options.sessionsPerInstance,
+      parkAfterMs: options.parkAfterMs,
     };
     const workerScript = options.workerScript;
     this.script =

@@ -1,5 +1,6 @@
 import { createEngineInstance, EngineInstance, type EnginePointers } from './engine-instance.js';
 import { loadQuickJSModule } from './engine-loader.js';
+import type { MemoryImage } from './memory-image.js';
 import { getMemoryLayout, type MemoryLayout, MINIMUM_INSTANCE_BYTES } from './memory-layout.js';
 import { MemorySlot, type WipeExtent } from './memory-slot.js';
 import { Sandbox, type SandboxPointers } from './sandbox.js';
@@ -134,7 +135,66 @@ export class EngineTemplate {
     instance.enablePollPacing({ layout: this.layout, baseline: this.extent.heapEnd });
     return new Sandbox(instance, this.sandbox);
   }
+
+  /**
+   * Whether `sandbox` is the context this template prepared, in an instance cloned from it (not a
+   * later context of an instance reused by opt-in reuse): only such a sandbox can be restored from
+   * a {@link MemoryImage} by {@link restore}.
+   */
+  prepared(sandbox: Sandbox): boolean {
+    return sandbox.pointers().context === this.sandbox.context;
+  }
+
+  /**
+   * The pages of `memory` (an instance cloned from this template) that differ from the template's
+   * image, 4 KiB at a time, compared natively. The hole is left out: no session can write it.
+   */
+  differingPages(memory: ArrayBuffer): { pages: number[]; bytes: Buffer[] } {
+    const pages: number[] = [];
+    const bytes: Buffer[] = [];
+    const { holeStart, holeEnd } = this.extent;
+    const lowEnd = this.low.length;
+    let run = 0;
+    for (let address = 0; address < memory.byteLength; address += PAGE) {
+      if (address >= holeStart && address < holeEnd) {
+        address = holeEnd - PAGE;
+        continue;
+      }
+      const page = Buffer.from(memory, address, PAGE);
+      while (run < this.pages.length && this.runEnd(run) <= address) run++;
+      const current = this.pages[run];
+      let same: boolean;
+      if (address < lowEnd) same = page.equals(this.low.subarray(address, address + PAGE));
+      else if (current !== undefined && current.address <= address) {
+        const offset = address - current.address;
+        same = page.equals(current.bytes.subarray(offset, offset + PAGE));
+      } else same = page.equals(ZERO_PAGE);
+      if (same) continue;
+      pages.push(address / PAGE);
+      bytes.push(page);
+    }
+    return { pages, bytes };
+  }
+
+  /**
+   * A sandbox in a new instance on `slot` (all zero, like {@link clone}'s) whose memory is the
+   * template's image with the image's pages written over it: the memory of the parked session,
+   * byte for byte, so its context, bridge and pending promises are where they were.
+   */
+  async restore(image: MemoryImage, slot: MemorySlot): Promise<Sandbox> {
+    const sandbox = await this.clone(slot);
+    const bytes = new Uint8Array(slot.memory.buffer);
+    image.writeInto(bytes, PAGE);
+    return sandbox;
+  }
+
+  private runEnd(index: number): number {
+    const run = this.pages[index] as { address: number; bytes: Uint8Array };
+    return run.address + run.bytes.length;
+  }
 }
+
+const ZERO_PAGE = Buffer.alloc(PAGE);
 
 /** The runs of pages of `bytes[start, end)` with a byte that is not zero. */
 function nonZeroRuns(

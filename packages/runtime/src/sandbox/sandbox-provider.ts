@@ -1,5 +1,6 @@
 import type { EngineInstance } from './engine-instance.js';
 import { EngineTemplate } from './engine-template.js';
+import { MemoryImage } from './memory-image.js';
 import { MINIMUM_INSTANCE_BYTES } from './memory-layout.js';
 import { MemorySlot } from './memory-slot.js';
 import { Sandbox } from './sandbox.js';
@@ -46,6 +47,30 @@ export interface SandboxProviderOptions {
    * @default 1 (a fresh instance for every session)
    */
   sessionsPerInstance?: number;
+  /**
+   * A session that has waited this long on its tool calls (a person answering a client tool, an
+   * approval, a slow service) is parked: the pages of its memory that differ from the template are
+   * compressed (about 70 KiB for a typical paused session) and its engine instance is dropped, which
+   * frees the 0.6–0.7 MiB it held. The next tool result restores it into a fresh instance, about a
+   * millisecond later than it would have reached a live one. `Infinity` never parks.
+   * @default 1000
+   */
+  parkAfterMs?: number;
+}
+
+/**
+ * A session's sandbox while it is parked (see {@link SandboxProviderOptions.parkAfterMs}): its
+ * memory image and what the host knows of it besides its memory.
+ */
+export interface ParkedSandbox {
+  /** The pages of its memory that differ from the template's, compressed. */
+  readonly image: MemoryImage;
+  /** Its session's memory limit. */
+  readonly memoryLimit: number;
+  /** Guest CPU time it had used. */
+  readonly guestTimeMs: number;
+  /** Its instance's deepest stack limit (how much stack a wipe must cover). */
+  readonly largestStackSize: number;
 }
 
 interface Waiter {
@@ -77,6 +102,11 @@ export class SandboxProvider {
   private readonly maxIdleMemories: number;
   private readonly recycleAboveBytes: number;
   private readonly sessionsPerInstance: number;
+  /** See {@link SandboxProviderOptions.parkAfterMs}. */
+  readonly parkAfterMs: number;
+  private restoring = 0;
+  private parks = 0;
+  private restores = 0;
   private template: EngineTemplate | undefined;
   private templatePromise: Promise<EngineTemplate> | undefined;
   private readonly ready: Sandbox[] = [];
@@ -95,11 +125,22 @@ export class SandboxProvider {
     this.maxIdleMemories = Math.max(0, options.maxIdleMemories ?? 8);
     this.recycleAboveBytes = options.recycleAboveBytes ?? 48 * MiB;
     this.sessionsPerInstance = Math.max(1, Math.floor(options.sessionsPerInstance ?? 1));
+    this.parkAfterMs = Math.max(0, options.parkAfterMs ?? 1000);
   }
 
   /** Ready sandboxes right now. */
   get readyCount(): number {
     return this.ready.length;
+  }
+
+  /** Sessions parked so far (see {@link SandboxProviderOptions.parkAfterMs}). */
+  get parkedCount(): number {
+    return this.parks;
+  }
+
+  /** Parked sessions restored so far. */
+  get restoredCount(): number {
+    return this.restores;
   }
 
   /** Wiped memories waiting for an instance. */
@@ -109,7 +150,13 @@ export class SandboxProvider {
 
   /** Whether sandboxes are being prepared, or are about to be (the thread should not block now). */
   get hasPendingWork(): boolean {
-    return this.refillScheduled || this.waitersScheduled || this.cloning > 0 || this.waiters.length > 0;
+    return (
+      this.refillScheduled ||
+      this.waitersScheduled ||
+      this.cloning > 0 ||
+      this.restoring > 0 ||
+      this.waiters.length > 0
+    );
   }
 
   /** The thread's template, once built. */
@@ -193,6 +240,70 @@ export class SandboxProvider {
       this.drop(instance);
     }
     this.scheduleRefill();
+  }
+
+  /**
+   * Parks the sandbox of a session that waits on its tool calls: keeps the image of its memory and
+   * drops its instance (its memory is wiped and recycled like any other). Returns `undefined`, and
+   * leaves the sandbox as it was, when it cannot be parked: it is not the context of a fresh clone
+   * of this thread's template (opt-in reuse), its memory has grown past the module's initial size
+   * (the image covers that size only), or it is unhealthy or has jobs queued.
+   */
+  park(sandbox: Sandbox, memoryLimit: number): ParkedSandbox | undefined {
+    const template = this.template;
+    const instance = sandbox.instance;
+    if (
+      template === undefined ||
+      this.closed ||
+      sandbox.poisoned ||
+      sandbox.inGuest ||
+      !instance.healthy ||
+      instance.memoryExhausted ||
+      instance.byteLength !== MINIMUM_INSTANCE_BYTES ||
+      !template.prepared(sandbox) ||
+      sandbox.hasPendingJobs()
+    ) {
+      return undefined;
+    }
+    const { pages, bytes } = template.differingPages(instance.slot.memory.buffer);
+    const parked: ParkedSandbox = {
+      image: new MemoryImage(pages, bytes),
+      memoryLimit,
+      guestTimeMs: sandbox.guestTimeMs,
+      largestStackSize: instance.largestStackSize,
+    };
+    // Nothing calls into the instance again: its context is not freed one by one, the instance goes.
+    sandbox.abandon();
+    this.drop(instance);
+    this.parks += 1;
+    this.scheduleRefill();
+    return parked;
+  }
+
+  /**
+   * The parked session's sandbox again, in a new instance of this thread's template on a wiped or
+   * new memory, with the session's memory written back: its guest resumes where it waited.
+   */
+  async unpark(parked: ParkedSandbox): Promise<Sandbox> {
+    this.restoring += 1;
+    try {
+      const template = await this.loadTemplate();
+      if (this.closed) throw new Error('The sandbox provider is closed');
+      const slot = this.takeMemory(template, Math.max(parked.memoryLimit, this.instanceMemoryMaximum));
+      let sandbox: Sandbox;
+      try {
+        sandbox = await template.restore(parked.image, slot);
+      } catch (error) {
+        slot.owner = undefined;
+        throw error;
+      }
+      sandbox.guestTimeMs = parked.guestTimeMs;
+      sandbox.instance.largestStackSize = parked.largestStackSize;
+      this.restores += 1;
+      return this.prepare(sandbox, parked.memoryLimit);
+    } finally {
+      this.restoring -= 1;
+    }
   }
 
   /** Drops every ready sandbox, idle memory and reusable instance; later releases drop theirs. */

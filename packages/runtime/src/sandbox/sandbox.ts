@@ -278,6 +278,17 @@ export class Sandbox {
     return this.turn(() => this.calls.callWithString(this.bridge.deliver, batchJson));
   }
 
+  /**
+   * Leaves the sandbox without calling into the engine, for an instance that is dropped whole (its
+   * session was parked): nothing of it is freed one by one.
+   */
+  abandon(): void {
+    this.disposed = true;
+    this.interruptCheck = undefined;
+    this.stopListener = undefined;
+    if (this.instance.owner === this.ownerRecord) this.instance.owner = undefined;
+  }
+
   /** Frees the context; a poisoned sandbox is dropped without calling into the engine. */
   dispose(): void {
     if (this.disposed) return;

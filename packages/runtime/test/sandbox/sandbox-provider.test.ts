@@ -59,6 +59,51 @@ describe('SandboxProvider', () => {
     if (first !== undefined) supply.release(first, true);
   });
 
+  it('parks a waiting sandbox into an image, wipes its memory, and restores it where it waited', async () => {
+    const supply = provider({ warmInstances: 0, instanceMemoryMaximum: 32 * MiB });
+    const secret = 'parked-secret-7f3a9c';
+    const sandbox = await supply.acquire(32 * MiB).sandbox;
+    sandbox.setInterruptCheck(() => false);
+    const turn = sandbox.start(
+      start(`const kept = ${JSON.stringify(secret)}.repeat(2); const n = await tools.ask(); return kept + n`),
+    );
+    expect(turn.outbox).toContain('"ask"');
+    const memory = sandbox.instance.memory;
+    expect(contains(new Uint8Array(memory.buffer), secret)).toBe(true);
+    const parked = supply.park(sandbox, 32 * MiB);
+    expect(parked).toBeDefined();
+    expect(supply.parkedCount).toBe(1);
+    // The instance is gone and its memory wiped for the next session: the secret is only in the image.
+    expect(sandbox.instance.healthy).toBe(false);
+    expect(new Uint8Array(memory.buffer).every((byte) => byte === 0)).toBe(true);
+    expect(parked?.image.byteLength).toBeLessThan(256 * 1024);
+    const restored = await supply.unpark(parked as NonNullable<typeof parked>);
+    expect(supply.restoredCount).toBe(1);
+    restored.setInterruptCheck(() => false);
+    const resumed = restored.deliver('[[1,1,7]]');
+    expect(resumed.outcome).toEqual({ kind: 'returned', json: JSON.stringify(`${secret.repeat(2)}7`) });
+    supply.release(restored, false);
+  });
+
+  it('does not park a sandbox it cannot restore exactly', async () => {
+    const supply = provider({ warmInstances: 0, instanceMemoryMaximum: 64 * MiB });
+    const sandbox = await supply.acquire(64 * MiB).sandbox;
+    sandbox.setInterruptCheck(() => false);
+    // Grows the memory past the module's initial size: the image would not cover it.
+    sandbox.start(
+      start('const big = new Uint8Array(24 * 1024 * 1024).fill(1); await tools.ask(); return big.length'),
+    );
+    expect(sandbox.instance.byteLength).toBeGreaterThan(16 * MiB);
+    expect(supply.park(sandbox, 64 * MiB)).toBeUndefined();
+    expect(supply.parkedCount).toBe(0);
+    expect(sandbox.instance.healthy).toBe(true);
+    expect(sandbox.deliver('[[1,1,null]]').outcome).toEqual({
+      kind: 'returned',
+      json: String(24 * 1024 * 1024),
+    });
+    supply.release(sandbox, false);
+  });
+
   it('gives every session a fresh instance and wipes its memory to zero afterwards', async () => {
     const supply = provider({ warmInstances: 0, instanceMemoryMaximum: 32 * MiB });
     const first = await supply.acquire(32 * MiB).sandbox;
