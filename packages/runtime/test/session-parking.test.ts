@@ -4,6 +4,7 @@
  * a user notices is nothing at all: the code resumes with all its state, its limits still hold, and
  * cancel and timeouts still end it.
  */
+import { waitUntil } from '@enclave-vm/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createInThreadExecutor, type InThreadExecutor } from '../src/executor/in-thread-executor.js';
 import { createSandboxPool } from '../src/pool/sandbox-pool.js';
@@ -123,6 +124,8 @@ describe('parking a waiting session', () => {
     expect(eventTypes(timeout)).toEqual(['tool_call', 'error', 'final']);
     expect(inThread.provider.parkedCount).toBe(2);
     expect(inThread.provider.restoredCount).toBe(0);
+    // Their images went with them.
+    expect(inThread.provider.parkedSessions).toBe(0);
   });
 
   it('gives a parked session its tool timeout inside the code, where it can catch it', async () => {
@@ -151,11 +154,21 @@ describe('parking a waiting session', () => {
   it('parks and restores sessions on the worker-thread pool, each with its own state', async () => {
     const pool = createSandboxPool({ size: 1, warmInstances: 1, parkAfterMs: PARK_AFTER_MS });
     try {
-      const outcomes = await Promise.all(
+      await pool.ready();
+      const answers: (() => void)[] = [];
+      const running = Promise.all(
         Array.from({ length: 5 }, (_, index) =>
-          runCode(pool, STATEFUL_CODE, { tools: { ask: later(WAIT_MS + index * 10, () => `yes ${index}`) } }),
+          runCode(pool, STATEFUL_CODE, {
+            tools: { ask: () => new Promise((resolve) => answers.push(() => resolve(`yes ${index}`))) },
+          }),
         ),
       );
+      // All five wait on their tool and are parked on the thread; each answer restores one.
+      await waitUntil(() => pool.parkedSessions === 5, 'five parked sessions');
+      expect(answers).toHaveLength(5);
+      for (const answer of answers) answer();
+      const outcomes = await running;
+      expect(pool.parkedSessions).toBe(0);
       for (const [index, outcome] of outcomes.entries()) {
         expect(outcome.final.result).toMatchObject({ answer: `yes ${index}`, counter: 2, found: 1999 });
       }

@@ -296,6 +296,8 @@ export class SandboxRun {
     const parked = this.parked;
     if (parked === undefined || this.restoring) return;
     this.restoring = true;
+    // From here the image belongs to the restore: a run that ends meanwhile releases its sandbox.
+    this.parked = undefined;
     this.options.provider.unpark(parked).then(
       (sandbox) => {
         this.restoring = false;
@@ -303,13 +305,11 @@ export class SandboxRun {
           this.options.provider.release(sandbox, false);
           return;
         }
-        this.parked = undefined;
         this.attach(sandbox);
         this.flushResults();
       },
       (error: unknown) => {
         this.restoring = false;
-        this.parked = undefined;
         this.end({
           code: 'INTERNAL_ERROR',
           message: `The paused session could not be restored: ${describe(error)}`,
@@ -593,6 +593,7 @@ export class SandboxRun {
     this.parkTimer = undefined;
     // A parked sandbox holds no instance: its image goes with the run (one being restored is
     // released when the restore completes).
+    if (this.parked !== undefined) this.options.provider.discard(this.parked);
     this.parked = undefined;
     this.pendingCalls.clear();
     this.queuedResults = [];

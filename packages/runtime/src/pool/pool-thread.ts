@@ -141,6 +141,11 @@ export class PoolThread implements PoolSessionHost {
     return this.freeSlots.length > 0;
   }
 
+  /** Sessions the thread holds parked right now. */
+  get parkedSessions(): number {
+    return this.channel.parkedOnThread;
+  }
+
   /** Frames sent and not yet handled by the thread. */
   get unacknowledged(): number {
     this.acknowledge(this.channel.handledByThread);

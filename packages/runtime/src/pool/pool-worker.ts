@@ -44,6 +44,7 @@ const data = workerData as PoolWorkerData;
 const cancelFlags = new Int32Array(data.cancelFlags);
 const channel = new ThreadChannel(data.channel, 'thread', data.bulkPort);
 const executor = new InThreadExecutor(data.provider);
+executor.provider.onParkedChange = (count) => channel.reportParked(count);
 const runs = new Map<number, SandboxRun>();
 let outgoing: WorkerEventsMessage = [];
 let flushScheduled = false;

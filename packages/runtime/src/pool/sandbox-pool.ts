@@ -123,6 +123,16 @@ export class SandboxPool implements SessionExecutor {
     return this.active;
   }
 
+  /**
+   * Sessions parked right now on every thread: waiting on their tool calls for longer than
+   * `parkAfterMs`, their engine instances freed until their next result.
+   */
+  get parkedSessions(): number {
+    let parked = 0;
+    for (const thread of this.threads) parked += thread.parkedSessions;
+    return parked;
+  }
+
   /** Worker threads in the pool. */
   get size(): number {
     return this.threads.length;

@@ -32,6 +32,8 @@ const HANDLED = 6;
  * sender leaves out the wake-up.
  */
 const POLLING = [7, 8] as const;
+/** Sessions the thread holds parked right now: a gauge the thread writes and the pool reads. */
+const PARKED = 9;
 /** Marks the end of a ring's used part: the next frame starts at the ring's beginning. */
 const WRAP = -1;
 /** Tag of a number field (a string field's tag is its UTF-8 byte length). */
@@ -109,6 +111,16 @@ export class ThreadChannel {
   acknowledge(): void {
     this.handled += 1;
     Atomics.store(this.words, HANDLED, this.handled);
+  }
+
+  /** Pool side: how many sessions the thread holds parked (see `parkAfterMs`). */
+  get parkedOnThread(): number {
+    return Atomics.load(this.words, PARKED);
+  }
+
+  /** Thread side: publishes how many sessions this thread holds parked. */
+  reportParked(count: number): void {
+    Atomics.store(this.words, PARKED, count);
   }
 
   /** Whether a frame is waiting to be received. */

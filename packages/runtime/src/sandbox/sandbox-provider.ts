@@ -107,6 +107,9 @@ export class SandboxProvider {
   private restoring = 0;
   private parks = 0;
   private restores = 0;
+  private parkedNow = 0;
+  /** Told the number of sessions parked right now whenever it changes (the pool publishes it). */
+  onParkedChange: ((count: number) => void) | undefined;
   private template: EngineTemplate | undefined;
   private templatePromise: Promise<EngineTemplate> | undefined;
   private readonly ready: Sandbox[] = [];
@@ -136,6 +139,11 @@ export class SandboxProvider {
   /** Sessions parked so far (see {@link SandboxProviderOptions.parkAfterMs}). */
   get parkedCount(): number {
     return this.parks;
+  }
+
+  /** Sessions parked right now: parked and neither restored nor ended since. */
+  get parkedSessions(): number {
+    return this.parkedNow;
   }
 
   /** Parked sessions restored so far. */
@@ -276,6 +284,7 @@ export class SandboxProvider {
     sandbox.abandon();
     this.drop(instance);
     this.parks += 1;
+    this.changeParked(1);
     this.scheduleRefill();
     return parked;
   }
@@ -285,6 +294,7 @@ export class SandboxProvider {
    * new memory, with the session's memory written back: its guest resumes where it waited.
    */
   async unpark(parked: ParkedSandbox): Promise<Sandbox> {
+    this.changeParked(-1);
     this.restoring += 1;
     try {
       const template = await this.loadTemplate();
@@ -304,6 +314,16 @@ export class SandboxProvider {
     } finally {
       this.restoring -= 1;
     }
+  }
+
+  /** Forgets a parked session that ended without being restored (cancelled, timed out). */
+  discard(_parked: ParkedSandbox): void {
+    this.changeParked(-1);
+  }
+
+  private changeParked(delta: number): void {
+    this.parkedNow += delta;
+    this.onParkedChange?.(this.parkedNow);
   }
 
   /** Drops every ready sandbox, idle memory and reusable instance; later releases drop theirs. */
