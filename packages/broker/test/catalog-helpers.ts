@@ -1,5 +1,5 @@
 // Helpers shared by the catalog tests (not a test file itself).
-import type { Logger, StreamEvent } from '@enclave-vm/types';
+import type { StreamEvent } from '@enclave-vm/types';
 import type { EnclaveBroker } from '../src/enclave-broker.js';
 import { collect, eventOf } from './broker-helpers.js';
 
@@ -30,24 +30,7 @@ export async function callFromCode(
   return { outcome: final.payload.result as CallOutcome, events };
 }
 
-/** A logger that keeps every line, to check what reached the logs. */
-export function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const record =
-    (level: string) =>
-    (message: string, data?: Record<string, unknown>): void => {
-      lines.push(`${level} ${message} ${JSON.stringify(data ?? {})}`);
-    };
-  return {
-    lines,
-    debug: record('debug'),
-    info: record('info'),
-    warn: record('warn'),
-    error: record('error'),
-  };
-}
-
-export { waitUntil } from '@enclave-vm/test-utils';
+export { recordingLogger, waitUntil } from '@enclave-vm/test-utils';
 
 /**
  * A session whose code stops at each `await tools.pause(label)` (a client tool) until the test

@@ -6,20 +6,6 @@ import { type BrokerOptions, EnclaveBroker } from '../src/index.js';
 import { PACKAGE_ROOT, type RunningScript, startScript } from './example-helpers.js';
 import type { TestBroker } from './http-test-helpers.js';
 
-/** A logger that keeps what the brokers report, for assertions and failure messages. */
-export function recordingLogger() {
-  const lines: string[] = [];
-  const record =
-    (level: string) =>
-    (message: string, data?: Record<string, unknown>): void => {
-      lines.push(`${level} ${message} ${data === undefined ? '' : JSON.stringify(data)}`);
-    };
-  return {
-    lines,
-    logger: { debug: () => undefined, info: record('info'), warn: record('warn'), error: record('error') },
-  };
-}
-
 /** A broker listening on port 0 with its own ioredis client, as a broker process would have. */
 export interface ClusterBroker extends TestBroker {
   readonly redis: Redis;

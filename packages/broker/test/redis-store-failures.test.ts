@@ -1,16 +1,16 @@
-import { freePort } from '@enclave-vm/test-utils';
+import { freePort, recordingLogger } from '@enclave-vm/test-utils';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnclaveBroker, RedisSessionStore } from '../src/index.js';
 import { collect, rejectionOf } from './broker-helpers.js';
 import { EventReader, errorOf, postJson, readAllEvents } from './http-test-helpers.js';
-import { eventually, recordingLogger, startCluster, startClusterBroker } from './redis-cluster-helpers.js';
+import { eventually, startCluster, startClusterBroker } from './redis-cluster-helpers.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 
 describe('Redis unavailable when a broker starts', () => {
   it('fails listen with STORE_UNAVAILABLE naming the address, and starts once Redis is there', async () => {
     const port = await freePort();
-    const { logger } = recordingLogger();
+    const logger = recordingLogger();
     const client = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true });
     const broker = new EnclaveBroker({ redis: client, poolSize: 1, logger });
     try {
@@ -66,7 +66,7 @@ describe('Redis restarted while sessions run', () => {
     const recorded = recordingLogger();
     await using cluster = await startCluster(redis.url, 2, {
       heartbeatInterval: 200,
-      logger: recorded.logger,
+      logger: recorded,
     });
     const [owner, other] = cluster.brokers as [(typeof cluster.brokers)[0], (typeof cluster.brokers)[0]];
     const started = await postJson(`${owner.url}/execute`, { code: 'return await tools.ask({})' });

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { freePort, seededRandom, waitUntil } from '../src/index.js';
+import { freePort, recordingLogger, seededRandom, waitUntil } from '../src/index.js';
 
 describe('seededRandom', () => {
   it('replays the same numbers for the same seed, and others for another seed', () => {
@@ -31,6 +31,20 @@ describe('waitUntil', () => {
     await expect(waitUntil(() => false, 'a flag that never flips', 50)).rejects.toThrow(
       'Waited 50 ms for a flag that never flips',
     );
+  });
+});
+
+describe('recordingLogger', () => {
+  it('keeps every line with its level and data, in order', () => {
+    const logger = recordingLogger();
+    logger.info('started', { port: 3000 });
+    logger.debug('detail');
+    logger.error('failed', { code: 'X' });
+    expect(logger.lines).toEqual([
+      'info started {"port":3000}',
+      'debug detail {}',
+      'error failed {"code":"X"}',
+    ]);
   });
 });
 

@@ -86,30 +86,13 @@ describe('ThreadChannel', () => {
   });
 
   it('wakes a thread blocked in Atomics.wait, and the pool through waitAsync', async () => {
-    const memory = createChannelMemory();
-    const bulk = new MessageChannel();
-    ports.push(bulk);
-    const pool = new ThreadChannel(memory, 'pool', bulk.port1);
-    const source = `
-      const { workerData } = require('node:worker_threads');
-      import(workerData.register)
-        .then((tsx) => { tsx.register(); return import(workerData.module); })
-        .then(({ ThreadChannel }) => {
-          const channel = new ThreadChannel(workerData.memory, 'thread', workerData.port);
-          for (;;) {
-            // Blocks (no event loop) until the pool writes.
-            while (!channel.waitSync(60000)) {}
-            const frame = channel.receive();
-            if (frame[0] === 'stop') break;
-            channel.send(['echo', ...frame]);
-          }
-        });
-    `;
-    const worker = new Worker(source, {
-      eval: true,
-      workerData: { memory, port: bulk.port2, module: channelModuleUrl(), register: tsxRegisterUrl() },
-      transferList: [bulk.port2],
-    });
+    // Blocks (no event loop) until the pool writes.
+    const { pool, worker } = startEchoThread(`
+      while (!channel.waitSync(60000)) {}
+      const frame = channel.receive();
+      if (frame[0] === 'stop') break;
+      channel.send(['echo', ...frame]);
+    `);
     try {
       for (let round = 0; round < 50; round++) {
         pool.send([round, 'x'.repeat(round * 1000)]);
@@ -143,30 +126,13 @@ describe('ThreadChannel.poll', () => {
   });
 
   it('sees the frames of the other thread while it polls', async () => {
-    const memory = createChannelMemory();
-    const bulk = new MessageChannel();
-    ports.push(bulk);
-    const pool = new ThreadChannel(memory, 'pool', bulk.port1);
-    const source = `
-      const { workerData } = require('node:worker_threads');
-      import(workerData.register)
-        .then((tsx) => { tsx.register(); return import(workerData.module); })
-        .then(({ ThreadChannel }) => {
-          const channel = new ThreadChannel(workerData.memory, 'thread', workerData.port);
-          for (;;) {
-            // Polls (never blocks) for up to 10 s, and says whether the frame came in that time.
-            const found = channel.poll(10000);
-            const frame = channel.receive();
-            if (frame[0] === 'stop') break;
-            channel.send(['echo', found ? 1 : 0, ...frame]);
-          }
-        });
-    `;
-    const worker = new Worker(source, {
-      eval: true,
-      workerData: { memory, port: bulk.port2, module: channelModuleUrl(), register: tsxRegisterUrl() },
-      transferList: [bulk.port2],
-    });
+    // Polls (never blocks) for up to 10 s, and says whether the frame came in that time.
+    const { pool, worker } = startEchoThread(`
+      const found = channel.poll(10000);
+      const frame = channel.receive();
+      if (frame[0] === 'stop') break;
+      channel.send(['echo', found ? 1 : 0, ...frame]);
+    `);
     try {
       for (let round = 0; round < 30; round++) {
         pool.send([round]);
@@ -184,6 +150,32 @@ describe('ThreadChannel.poll', () => {
     }
   });
 });
+
+/**
+ * A worker thread holding the other end of a new channel, running `loopBody` in a `for (;;)` loop
+ * with `channel` in scope (the body breaks out on a `stop` frame).
+ */
+function startEchoThread(loopBody: string): { pool: ThreadChannel; worker: Worker } {
+  const memory = createChannelMemory();
+  const bulk = new MessageChannel();
+  ports.push(bulk);
+  const pool = new ThreadChannel(memory, 'pool', bulk.port1);
+  const source = `
+    const { workerData } = require('node:worker_threads');
+    import(workerData.register)
+      .then((tsx) => { tsx.register(); return import(workerData.module); })
+      .then(({ ThreadChannel }) => {
+        const channel = new ThreadChannel(workerData.memory, 'thread', workerData.port);
+        for (;;) { ${loopBody} }
+      });
+  `;
+  const worker = new Worker(source, {
+    eval: true,
+    workerData: { memory, port: bulk.port2, module: channelModuleUrl(), register: tsxRegisterUrl() },
+    transferList: [bulk.port2],
+  });
+  return { pool, worker };
+}
 
 function channelModuleUrl(): string {
   return new URL('../../src/pool/thread-channel.ts', import.meta.url).href;
