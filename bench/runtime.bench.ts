@@ -39,21 +39,32 @@ const WARM_UP_CALLS = 20_000;
 const ROUNDS = 5;
 
 /**
- * µs of wall clock and of process CPU per call of `once`, the median of {@link ROUNDS} rounds of
- * `count` calls after {@link WARM_UP_CALLS} calls. Figures and baselines go through it alike.
+ * µs of wall clock and of process CPU per call: `calls(n)` makes `n` calls, once with
+ * {@link WARM_UP_CALLS} to warm up, then {@link ROUNDS} times with `count`; the median round is
+ * reported. Figures and baselines go through it alike.
  */
-async function inRounds(count: number, once: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
-  for (let index = 0; index < WARM_UP_CALLS; index++) await once();
+async function perCallInRounds(
+  count: number,
+  calls: (n: number) => Promise<unknown>,
+): Promise<{ wall: number; cpu: number }> {
+  await calls(WARM_UP_CALLS);
   const walls: number[] = [];
   const cpus: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
-    for (let index = 0; index < count; index++) await once();
+    await calls(count);
     walls.push(((performance.now() - started) * 1000) / count);
     cpus.push(cpuMicrosecondsSince(cpuBefore) / count);
   }
   return { wall: percentile(walls, 50), cpu: percentile(cpus, 50) };
+}
+
+/** `n` sequential calls of `once`. */
+function repeated(once: () => Promise<unknown>): (n: number) => Promise<void> {
+  return async (n) => {
+    for (let index = 0; index < n; index++) await once();
+  };
 }
 
 /**
@@ -95,7 +106,7 @@ async function bareSharedMemoryRoundTrip(count: number): Promise<number> {
       if (waiting.async) await waiting.value;
     }
   };
-  const measured = await inRounds(count, once);
+  const measured = await perCallInRounds(count, repeated(once));
   Atomics.store(words, 2, 1);
   Atomics.add(words, 0, 1);
   Atomics.notify(words, 0);
@@ -151,7 +162,7 @@ async function bareRoundTrip(count: number): Promise<{ wall: number; cpu: number
       resolveNext = resolve;
       worker.postMessage({ type: 'results', results: [1, 'call_1', { ok: true, result: 1 }] });
     });
-  const measured = await inRounds(count, once);
+  const measured = await perCallInRounds(count, repeated(once));
   await worker.terminate();
   return measured;
 }
@@ -308,18 +319,11 @@ const benchmark: Benchmark = {
     // The per-call path (V8's code for the bridge and the pool messages, the engine's WebAssembly)
     // reaches its steady state after thousands of calls: warm it up as the baselines are, then
     // report the median of the rounds.
-    await run(pool, `for (let i = 0; i < ${WARM_UP_CALLS}; i++) await tools.x({ i })`);
-    const walls: number[] = [];
-    const cpus: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const cpuBefore = process.cpuUsage();
-      const started = performance.now();
-      await run(pool, `for (let i = 0; i < ${calls}; i++) await tools.x({ i })`);
-      walls.push(((performance.now() - started) * 1000) / calls);
-      cpus.push(cpuMicrosecondsSince(cpuBefore) / calls);
-    }
-    const perCall = percentile(walls, 50);
-    const cpuPerCall = percentile(cpus, 50);
+    const sequential = await perCallInRounds(calls, (n) =>
+      run(pool, `for (let i = 0; i < ${n}; i++) await tools.x({ i })`),
+    );
+    const perCall = sequential.wall;
+    const cpuPerCall = sequential.cpu;
     const host = async (args: { i: number }) => args.i;
     const hostStarted = performance.now();
     for (let index = 0; index < 100_000; index++) await host({ i: index });

@@ -140,7 +140,7 @@ describe('parking a waiting session', () => {
     expect(inThread.provider.restoredCount).toBe(1);
   });
 
-  it('keeps the limits of a restored session: its CPU time and its tool-call count go on', async () => {
+  it('keeps the limits of a restored session: its tool-call count goes on', async () => {
     const inThread = executor();
     const outcome = await runCode(
       inThread,

@@ -593,7 +593,7 @@ export class SandboxRun {
     this.parkTimer = undefined;
     // A parked sandbox holds no instance: its image goes with the run (one being restored is
     // released when the restore completes).
-    if (this.parked !== undefined) this.options.provider.discard(this.parked);
+    if (this.parked !== undefined) this.options.provider.discard();
     this.parked = undefined;
     this.pendingCalls.clear();
     this.queuedResults = [];

@@ -300,13 +300,7 @@ export class SandboxProvider {
       const template = await this.loadTemplate();
       if (this.closed) throw new Error('The sandbox provider is closed');
       const slot = this.takeMemory(template, Math.max(parked.memoryLimit, this.instanceMemoryMaximum));
-      let sandbox: Sandbox;
-      try {
-        sandbox = await template.restore(parked.image, slot);
-      } catch (error) {
-        slot.owner = undefined;
-        throw error;
-      }
+      const sandbox = await template.restore(parked.image, slot);
       sandbox.guestTimeMs = parked.guestTimeMs;
       sandbox.instance.largestStackSize = parked.largestStackSize;
       this.restores += 1;
@@ -317,7 +311,7 @@ export class SandboxProvider {
   }
 
   /** Forgets a parked session that ended without being restored (cancelled, timed out). */
-  discard(_parked: ParkedSandbox): void {
+  discard(): void {
     this.changeParked(-1);
   }
 
