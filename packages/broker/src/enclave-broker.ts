@@ -351,7 +351,10 @@ export class EnclaveBroker implements AsyncDisposable, Emitter<BrokerEventMap> {
 
   /**
    * Liveness and load: `active` counts this broker's pending and running sessions, `total` the
-   * sessions it has started since it was created; `uptime` is in seconds.
+   * sessions it has started since it was created, `parked` the sessions parked right now in the
+   * sandboxes that run its sessions (waiting on tool calls, their engine instances freed; see
+   * `parkAfterMs`; runtime workers shared with other brokers count theirs too); `uptime` is in
+   * seconds.
    */
   health(): HealthResponse {
     return this.sessions.health();

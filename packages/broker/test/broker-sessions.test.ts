@@ -274,7 +274,7 @@ describe('heartbeats, expiry and limits', () => {
     const refused = await rejectionOf(broker.startSession({ code: 'return 1' }));
     expect(refused.code).toBe('SESSION_LIMIT_REACHED');
     expect(refused.retryable).toBe(true);
-    expect(broker.health().sessions).toEqual({ active: 2, total: 2 });
+    expect(broker.health().sessions).toEqual({ active: 2, total: 2, parked: 0 });
     await broker.cancelSession(first.id);
     const third = await broker.startSession({ code: 'return 3' });
     expect(eventOf(await collect(broker.streamEvents(third.id)), 'final').payload.result).toBe(3);

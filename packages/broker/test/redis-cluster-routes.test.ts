@@ -208,7 +208,7 @@ describe('three brokers on one Redis, through the broker API', () => {
       await idle.submitToolResult(session.id, callIdOf(call), 'from an idle broker');
       const rest = await collect({ [Symbol.asyncIterator]: () => onOwner });
       expect(eventOf(rest, 'final').payload.result).toEqual(['from an idle broker']);
-      expect(idle.health().sessions).toEqual({ active: 0, total: 0 });
+      expect(idle.health().sessions).toEqual({ active: 0, total: 0, parked: 0 });
     } finally {
       await idle.close();
       client.disconnect();

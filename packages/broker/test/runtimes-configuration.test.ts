@@ -34,6 +34,13 @@ describe('choosing the runtime from the broker options', () => {
     [{ runtimeUrl: ['ws://127.0.0.1:1', 'ws://127.0.0.1:1'] }, /twice/],
     [{ mode: 'sideways' }, /mode must be 'embedded' or 'extracted'/],
     [{ poolSize: 0 }, /poolSize must be a positive integer/],
+    [{ parkAfterMs: -1 }, /parkAfterMs must be a number of ms ≥ 0/],
+    [{ parkAfterMs: Number.NaN }, /parkAfterMs must be a number/],
+    [{ runtimeUrl: 'ws://127.0.0.1:3001', poolSize: 2 }, /poolSize cannot apply to workers at runtimeUrl/],
+    [
+      { runtimeUrl: 'ws://127.0.0.1:3001', parkAfterMs: 10 },
+      /parkAfterMs cannot apply to workers at runtimeUrl/,
+    ],
     [{ runtimePool: { ...pool, minSize: 3, maxSize: 2 } }, /maxSize must be an integer ≥ minSize \(3\)/],
     [{ runtimePool: { ...pool, minSize: 0 } }, /minSize must be an integer ≥ 1/],
     [{ runtimePool: { ...pool, scaleUpThreshold: 1.5 } }, /scaleUpThreshold must be a load between 0 and 1/],

@@ -91,6 +91,46 @@ describe('runtime process pool (runtimePool)', () => {
     expect(await run.handle.done).toMatchObject({ ok: false, error: { code: 'RUNTIME_DISCONNECTED' } });
     expect(run.events.slice(-2).map((event) => event.type)).toEqual(['error', 'final']);
   });
+
+  it.each([
+    [50, 1],
+    [Number.POSITIVE_INFINITY, 0],
+  ])(
+    'passes parkAfterMs: %s to its processes, which report %i session(s) parked',
+    {
+      timeout: 30_000,
+    },
+    async (parkAfterMs, parked) => {
+      const executor = await createSessionExecutor(
+        {
+          runtimePool: {
+            minSize: 1,
+            maxSize: 1,
+            scaleUpThreshold: 0.9,
+            scaleDownThreshold: 0.1,
+            scaleInterval: 1000,
+          },
+          poolSize: 1,
+          parkAfterMs,
+        },
+        quiet,
+      );
+      cleanups.push(() => executor.close());
+      const pool = executor as RuntimeProcessPool;
+      const run = startRun(pool, 'const base = 40; return base + (await tools.wait({}));');
+      const callId = await run.nextToolCall();
+      if (parked === 1) {
+        await waitUntil(() => pool.parkedSessions === 1, 'the process to report the session parked');
+      } else {
+        // Past the processes' default of a second, and two of their checks of the count.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        expect(pool.parkedSessions).toBe(0);
+      }
+      run.handle.submitToolResult(callId, { ok: true, result: 2 });
+      expect(await run.handle.done).toMatchObject({ ok: true, result: 42 });
+      await waitUntil(() => pool.parkedSessions === 0, 'the process to report none parked');
+    },
+  );
 });
 
 describe('runtime processes of a broker that dies', () => {

@@ -1,7 +1,7 @@
 import { EnclaveError } from '@enclave-vm/types';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { connectRuntime, createRuntimeWorker } from '../src/index.js';
+import { connectRuntime, createRuntimeWorker, createSandboxPool } from '../src/index.js';
 import { ChannelClient, eventually } from './worker-test-client.js';
 
 describe('runtime worker: connections and lifecycle', () => {
@@ -101,6 +101,16 @@ describe('runtime worker: connections and lifecycle', () => {
     expect(() => createRuntimeWorker({ maxSessions: 0 })).toThrow(/maxSessions must be a positive integer/);
     expect(() => createRuntimeWorker({ poolSize: 1.5 })).toThrow(/poolSize/);
     expect(() => createRuntimeWorker({ authToken: '' })).toThrow(/authToken/);
+    expect(() => createRuntimeWorker({ parkAfterMs: -1 })).toThrow(/parkAfterMs must be a number of ms ≥ 0/);
+    expect(() => createRuntimeWorker({ parkAfterMs: Number.NaN })).toThrow(/parkAfterMs/);
+    const injected = createSandboxPool({ size: 1 });
+    try {
+      expect(() => createRuntimeWorker({ executor: injected, parkAfterMs: 10 })).toThrow(
+        /parkAfterMs applies to the sandbox pool the worker creates/,
+      );
+    } finally {
+      await injected.close();
+    }
 
     const worker = createRuntimeWorker({ port: 0, poolSize: 1 });
     const { port } = await worker.start();

@@ -35,7 +35,13 @@ describe('runtime worker: sessions over one connection', () => {
       maxSessions: 50,
       poolSize: 1,
     });
-    expect(client.messages[1]).toEqual({ type: 'load', activeSessions: 0, maxSessions: 50, poolSize: 1 });
+    expect(client.messages[1]).toEqual({
+      type: 'load',
+      activeSessions: 0,
+      maxSessions: 50,
+      poolSize: 1,
+      parkedSessions: 0,
+    });
   });
 
   it('runs code and sends its result in a final event', async () => {
@@ -216,11 +222,66 @@ describe('runtime worker: sessions over one connection', () => {
     expect(JSON.parse(health.body)).toMatchObject({
       status: 'ok',
       workerId: 'worker-under-test',
+      activeSessions: 0,
+      parkedSessions: 0,
       maxSessions: 50,
       poolSize: 1,
     });
     const other = await httpGet(`${url.replace('ws:', 'http:')}/anything`);
     expect(other.status).toBe(426);
+  });
+});
+
+describe('runtime worker: parked sessions', () => {
+  it('reports a session parked while it waits on a tool in load messages and /health, and resumes it', async () => {
+    const worker = createRuntimeWorker({ port: 0, poolSize: 1, parkAfterMs: 50 });
+    const { url } = await worker.start();
+    const client = await ChannelClient.connect(url);
+    try {
+      client.execute(
+        'ses_park',
+        'const kept = [1, 2, 3]; const value = await tools.hold({}); return value + kept.length;',
+      );
+      const call = await client.waitForToolCall('ses_park');
+      await client.waitFor(
+        (message) => message.type === 'load' && message.activeSessions === 1 && message.parkedSessions === 1,
+        'a load message with the session parked',
+      );
+      expect(worker.parkedSessions).toBe(1);
+      const health = await httpGet(`${url.replace('ws:', 'http:')}/health`);
+      expect(JSON.parse(health.body)).toMatchObject({ activeSessions: 1, parkedSessions: 1 });
+
+      client.answer('ses_park', call.callId, 39);
+      expect(await client.waitForFinal('ses_park')).toMatchObject({ ok: true, result: 42 });
+      await client.waitFor(
+        (message) => message.type === 'load' && message.activeSessions === 0 && message.parkedSessions === 0,
+        'a load message with nothing parked',
+      );
+    } finally {
+      await client.close();
+      await worker.stop();
+    }
+  });
+
+  it('keeps a waiting session unparked with parkAfterMs: Infinity', async () => {
+    const worker = createRuntimeWorker({ port: 0, poolSize: 1, parkAfterMs: Number.POSITIVE_INFINITY });
+    const { url } = await worker.start();
+    const client = await ChannelClient.connect(url);
+    try {
+      client.execute('ses_awake', 'return await tools.hold({});');
+      const call = await client.waitForToolCall('ses_awake');
+      // Longer than the default of a second, and than two checks of the parked count.
+      await new Promise((resolve) => setTimeout(resolve, 1_300));
+      expect(worker.parkedSessions).toBe(0);
+      expect(
+        client.messages.filter((message) => message.type === 'load' && message.parkedSessions !== 0),
+      ).toEqual([]);
+      client.answer('ses_awake', call.callId, 'still here');
+      expect(await client.waitForFinal('ses_awake')).toMatchObject({ ok: true, result: 'still here' });
+    } finally {
+      await client.close();
+      await worker.stop();
+    }
   });
 });
 

@@ -158,6 +158,12 @@ export const HealthResponseSchema = z.object({
   sessions: z.object({
     active: z.number().int().nonnegative(),
     total: z.number().int().nonnegative(),
+    /**
+     * Of the active sessions, those parked right now: waiting on tool calls with their sandbox's
+     * memory compressed and its engine instance freed until the next result. Brokers of earlier
+     * versions leave it out.
+     */
+    parked: z.number().int().nonnegative().optional(),
   }),
 });
 

@@ -72,6 +72,11 @@ export const LoadMessageSchema = z.object({
   activeSessions: z.number().int().nonnegative(),
   maxSessions: z.number().int().positive(),
   poolSize: z.number().int().positive(),
+  /**
+   * Of the active sessions, those parked right now: waiting on tool calls with their engine instance
+   * freed (see the runtime's `parkAfterMs`). Workers of earlier versions leave it out.
+   */
+  parkedSessions: z.number().int().nonnegative().optional(),
 });
 
 /** Runtime → broker: events of one session, in order (several per message when they come together). */

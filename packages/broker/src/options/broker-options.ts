@@ -67,8 +67,16 @@ export interface BrokerOptions {
   runtimeAuthToken?: string;
   /** Extracted mode: local runtime worker processes started and scaled by the broker. */
   runtimePool?: RuntimePoolOptions;
-  /** Embedded mode: worker threads of the sandbox pool. @default number of cores */
+  /** Embedded mode: worker threads of the sandbox pool; with `runtimePool`, of each process's pool. @default number of cores */
   poolSize?: number;
+  /**
+   * Embedded mode and `runtimePool`: ms a session waits on its tool calls before it is parked — its
+   * sandbox memory compressed and its engine instance freed until the next result, so that sessions
+   * waiting on people or slow tools hold about 0.1 MB instead of about 0.7 MB each. `Infinity`
+   * never parks. Workers at `runtimeUrl` take it on their own command line (`--park-after-ms`).
+   * @default 1000
+   */
+  parkAfterMs?: number;
   /** Limits preset for sessions. @default 'STANDARD' */
   securityLevel?: SecurityLevel;
   /**

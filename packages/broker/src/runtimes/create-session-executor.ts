@@ -43,6 +43,7 @@ export async function createSessionExecutor(
         size,
         maxSessionsPerThread: Math.max(MINIMUM_SESSIONS_PER_THREAD, Math.ceil(admitted / size)),
         logger,
+        ...(mode.parkAfterMs === undefined ? {} : { parkAfterMs: mode.parkAfterMs }),
       });
     }
     case 'runtime-urls': {
@@ -55,6 +56,7 @@ export async function createSessionExecutor(
         ...mode.pool,
         authToken: mode.authToken,
         poolSize: mode.poolSize,
+        ...(mode.parkAfterMs === undefined ? {} : { parkAfterMs: mode.parkAfterMs }),
         logger,
       });
       await pool.start();

@@ -8,6 +8,8 @@ export type RuntimeMode =
       kind: 'embedded';
       /** Threads of the pool; undefined lets the pool choose (the number of cores). */
       poolSize: number | undefined;
+      /** When a waiting session is parked; undefined keeps the pool's default (1 s). */
+      parkAfterMs: number | undefined;
     }
   | {
       /** Runtime workers reached over WebSocket at fixed URLs. */
@@ -26,6 +28,8 @@ export type RuntimeMode =
       authToken: string | undefined;
       /** Sandbox threads per process; undefined lets each process choose (the number of cores). */
       poolSize: number | undefined;
+      /** When a waiting session is parked in each process; undefined keeps the processes' default (1 s). */
+      parkAfterMs: number | undefined;
     };
 
 /**
@@ -35,16 +39,25 @@ export type RuntimeMode =
  * Throws `CONFIGURATION_ERROR` for: an unknown `mode`; `mode: 'extracted'` with neither `runtimeUrl`
  * nor `runtimePool`; `mode: 'embedded'` with `runtimeUrl`, `runtimePool` or `runtimeAuthToken`; both
  * `runtimeUrl` and `runtimePool`; a URL that is not `ws://` or `wss://`; an empty or duplicate URL
- * list; an empty `runtimeAuthToken`; a `poolSize` that is not a positive integer; and pool options that
- * {@link validateRuntimePoolOptions} rejects.
+ * list; an empty `runtimeAuthToken`; a `poolSize` that is not a positive integer; a `parkAfterMs` that
+ * is not a number ≥ 0; `poolSize` or `parkAfterMs` with `runtimeUrl` (those workers are configured
+ * on their own command line); and pool options that {@link validateRuntimePoolOptions} rejects.
  */
 export function resolveRuntimeMode(options: BrokerOptions): RuntimeMode {
-  const { mode, runtimeUrl, runtimePool, runtimeAuthToken, poolSize } = options;
+  const { mode, runtimeUrl, runtimePool, runtimeAuthToken, poolSize, parkAfterMs } = options;
   if (mode !== undefined && mode !== 'embedded' && mode !== 'extracted') {
     throw configurationError(`mode must be 'embedded' or 'extracted', got ${JSON.stringify(mode)}`);
   }
   if (poolSize !== undefined && (!Number.isInteger(poolSize) || poolSize < 1)) {
     throw configurationError(`poolSize must be a positive integer, got ${String(poolSize)}`);
+  }
+  if (
+    parkAfterMs !== undefined &&
+    (typeof parkAfterMs !== 'number' || Number.isNaN(parkAfterMs) || parkAfterMs < 0)
+  ) {
+    throw configurationError(
+      `parkAfterMs must be a number of ms ≥ 0 (Infinity never parks), got ${String(parkAfterMs)}`,
+    );
   }
   if (
     runtimeAuthToken !== undefined &&
@@ -67,7 +80,7 @@ export function resolveRuntimeMode(options: BrokerOptions): RuntimeMode {
           `Remove ${given.length > 1 ? 'them' : 'it'} or set mode: 'extracted'.`,
       );
     }
-    return { kind: 'embedded', poolSize };
+    return { kind: 'embedded', poolSize, parkAfterMs };
   }
   if (!wantsRuntimes) {
     if (mode === 'extracted') {
@@ -81,7 +94,7 @@ export function resolveRuntimeMode(options: BrokerOptions): RuntimeMode {
         "runtimeAuthToken only applies to mode 'extracted' with runtimeUrl or runtimePool",
       );
     }
-    return { kind: 'embedded', poolSize };
+    return { kind: 'embedded', poolSize, parkAfterMs };
   }
   if (runtimeUrl !== undefined && runtimePool !== undefined) {
     throw configurationError(
@@ -94,7 +107,18 @@ export function resolveRuntimeMode(options: BrokerOptions): RuntimeMode {
       pool: validateRuntimePoolOptions(runtimePool),
       authToken: runtimeAuthToken,
       poolSize,
+      parkAfterMs,
     };
+  }
+  const workerOptions = [
+    poolSize === undefined ? undefined : 'poolSize',
+    parkAfterMs === undefined ? undefined : 'parkAfterMs',
+  ].filter((name) => name !== undefined);
+  if (workerOptions.length > 0) {
+    throw configurationError(
+      `${workerOptions.join(' and ')} cannot apply to workers at runtimeUrl: each is set on the worker itself ` +
+        '(enclave-runtime --pool-size, --park-after-ms). Remove it, or use runtimePool to have the broker start the workers.',
+    );
   }
   return { kind: 'runtime-urls', urls: validateRuntimeUrls(runtimeUrl), authToken: runtimeAuthToken };
 }

@@ -161,6 +161,18 @@ export class RuntimeGroup implements SessionExecutor, Emitter<RuntimeGroupEventM
     return this.active;
   }
 
+  /**
+   * Sessions the connected workers hold parked, from their latest load reports (over all the
+   * brokers each serves).
+   */
+  get parkedSessions(): number {
+    let parked = 0;
+    for (const member of this.members.values()) {
+      if (member.connection?.isOpen === true) parked += member.connection.parkedSessions;
+    }
+    return parked;
+  }
+
   /** Every worker of the group, connected or not. */
   get workers(): RuntimeWorkerStatus[] {
     return [...this.members.values()].map((member) => this.statusOf(member));

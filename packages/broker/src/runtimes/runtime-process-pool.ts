@@ -22,6 +22,8 @@ export interface RuntimeProcessPoolOptions extends RuntimePoolOptions {
   authToken?: string;
   /** Sandbox worker threads per process (`--pool-size`). @default the process's own default (number of cores) */
   poolSize?: number;
+  /** Ms a session waits on tool calls before its process parks it (`--park-after-ms`; `Infinity`: `never`). @default the process's own default (1000) */
+  parkAfterMs?: number;
   /** Ms a new process may take to listen and accept the connection before it is killed. @default 15000 */
   startTimeout?: number;
   /** The `enclave-runtime` script to run with `node`. @default dist/cli.js of the installed @enclave-vm/runtime */
@@ -134,6 +136,11 @@ export class RuntimeProcessPool implements SessionExecutor {
   /** Sessions running on the pool's processes. */
   get activeSessions(): number {
     return this.group.activeSessions;
+  }
+
+  /** Sessions the pool's processes hold parked, from their latest load reports. */
+  get parkedSessions(): number {
+    return this.group.parkedSessions;
   }
 
   /** Processes alive (starting, running or stopping). */
@@ -262,6 +269,13 @@ export class RuntimeProcessPool implements SessionExecutor {
   private startProcess(): Promise<void> {
     const argv = ['--import', STOP_WITH_PARENT, this.cliPath, '--port', '0', '--host', '127.0.0.1'];
     if (this.options.poolSize !== undefined) argv.push('--pool-size', String(this.options.poolSize));
+    const { parkAfterMs } = this.options;
+    if (parkAfterMs !== undefined) {
+      argv.push(
+        '--park-after-ms',
+        parkAfterMs === Number.POSITIVE_INFINITY ? 'never' : String(Math.round(parkAfterMs)),
+      );
+    }
     const child = spawn(process.execPath, argv, {
       env: { ...process.env, ENCLAVE_RUNTIME_TOKEN: this.authToken },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -98,6 +98,8 @@ export class SessionManager {
   private readonly startedAt = performance.now();
   private sessionsStarted = 0;
   private starting: Promise<SessionExecutor> | undefined;
+  /** The executor once started (for what `health` reads of it). */
+  private executor: SessionExecutor | undefined;
   private cluster: ClusterMember | undefined;
   private joining: Promise<ClusterMember> | undefined;
   private closing: Promise<void> | undefined;
@@ -147,6 +149,7 @@ export class SessionManager {
             await executor.close();
             throw shuttingDown();
           }
+          this.executor = executor;
           return executor;
         },
         (error: unknown) => {
@@ -363,7 +366,11 @@ export class SessionManager {
     return {
       status: 'ok',
       uptime: (performance.now() - this.startedAt) / 1000,
-      sessions: { active: this.runs.size, total: this.sessionsStarted },
+      sessions: {
+        active: this.runs.size,
+        total: this.sessionsStarted,
+        parked: this.executor?.parkedSessions ?? 0,
+      },
     };
   }
 

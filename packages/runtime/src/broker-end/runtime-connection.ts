@@ -95,6 +95,8 @@ export interface RuntimeConnection
   readonly hello: HelloMessage;
   /** The worker's latest load report (its sessions over all brokers). */
   readonly load: LoadMessage;
+  /** Sessions the worker holds parked, from its latest load report (over all brokers; 0 until one says). */
+  readonly parkedSessions: number;
   /** Whether sessions can be started on it. */
   readonly isOpen: boolean;
   /** Resolves once the connection has closed, from either side. */
@@ -285,6 +287,11 @@ class RemoteRuntimeConnection implements RuntimeConnection {
 
   get activeSessions(): number {
     return this.sessions.size;
+  }
+
+  /** Sessions the worker holds parked, as its latest `load` message says (over all its brokers). */
+  get parkedSessions(): number {
+    return this.latestLoad?.parkedSessions ?? 0;
   }
 
   on<Name extends keyof RuntimeConnectionEventMap>(

@@ -49,6 +49,13 @@ export interface SessionExecutor {
   execute(spec: ExecutionSpec, onEvent: ExecutionEventListener): ExecutionHandle;
   /** Runs in progress. */
   readonly activeSessions: number;
+  /**
+   * Of the runs in progress, those parked right now: waiting on tool calls with their engine
+   * instance freed until the next result (see `parkAfterMs`). Executors that do not park leave it
+   * out. For a connection to a runtime worker it is the worker's whole count, which includes the
+   * sessions of other brokers it serves.
+   */
+  readonly parkedSessions?: number;
   /** Ends every running session with `error` + `final` (code `SHUTTING_DOWN`) and releases resources. */
   close(): Promise<void>;
 }

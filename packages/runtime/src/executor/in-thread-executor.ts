@@ -68,6 +68,11 @@ export class InThreadExecutor implements SessionExecutor {
     return this.runs.size;
   }
 
+  /** Runs parked right now (see `parkAfterMs`). */
+  get parkedSessions(): number {
+    return this.provider.parkedSessions;
+  }
+
   /**
    * Fills the warm sandboxes and runs one warm-up session through the hot paths (console
    * formatting, a tool call, an error), so that the first real session does not pay for the

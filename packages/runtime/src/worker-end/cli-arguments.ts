@@ -12,6 +12,9 @@ Options:
   --host <address>         Interface to listen on (default: 127.0.0.1; 0.0.0.0 for all)
   --max-sessions <number>  Sessions run at once over all brokers (default: 100)
   --pool-size <number>     Sandbox worker threads (default: number of CPUs)
+  --park-after-ms <ms>     Park a session that has waited this long on its tool calls: its memory
+                           compressed, its engine instance freed until the next result
+                           (default: 1000; "never" keeps every waiting session's instance)
   --auth-token <token>     Shared secret brokers must send as "Authorization: Bearer <token>"
                            (default: the ENCLAVE_RUNTIME_TOKEN environment variable; none if unset)
   --verbose                Also log each connection and each rejected message
@@ -42,7 +45,11 @@ export function parseCliArguments(argv: readonly string[], environment: NodeJS.P
   const port = integerOption('--port', values.port, 0, 65_535, 3001);
   const maxSessions = integerOption('--max-sessions', values['max-sessions'], 1, 1_000_000, undefined);
   const poolSize = integerOption('--pool-size', values['pool-size'], 1, 1_024, undefined);
-  for (const parsed of [port, maxSessions, poolSize]) {
+  const parkAfterMs =
+    values['park-after-ms']?.trim() === 'never'
+      ? Number.POSITIVE_INFINITY
+      : integerOption('--park-after-ms', values['park-after-ms'], 0, 2_147_483_647, undefined);
+  for (const parsed of [port, maxSessions, poolSize, parkAfterMs]) {
     if (typeof parsed === 'string') return { kind: 'error', message: parsed };
   }
   const host = values.host ?? '127.0.0.1';
@@ -54,6 +61,7 @@ export function parseCliArguments(argv: readonly string[], environment: NodeJS.P
   const options: RuntimeWorkerOptions & { port: number; host: string } = { port: port as number, host };
   if (typeof maxSessions === 'number') options.maxSessions = maxSessions;
   if (typeof poolSize === 'number') options.poolSize = poolSize;
+  if (typeof parkAfterMs === 'number') options.parkAfterMs = parkAfterMs;
   if (authToken !== undefined) options.authToken = authToken;
   return { kind: 'run', options, verbose: values.verbose === true };
 }
@@ -68,6 +76,7 @@ function parse(argv: readonly string[]) {
       host: { type: 'string' },
       'max-sessions': { type: 'string' },
       'pool-size': { type: 'string' },
+      'park-after-ms': { type: 'string' },
       'auth-token': { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

@@ -31,8 +31,15 @@ export interface RuntimeWorkerOptions {
   poolSize?: number;
   /** Shared secret: when set, a connection must send `Authorization: Bearer <authToken>` or is refused with HTTP 401. */
   authToken?: string;
-  /** Runs the sessions instead of a sandbox pool created by the worker. The worker does not close an executor it was given. @default createSandboxPool({ size: poolSize }) */
+  /** Runs the sessions instead of a sandbox pool created by the worker. The worker does not close an executor it was given. @default createSandboxPool({ size: poolSize, parkAfterMs }) */
   executor?: SessionExecutor;
+  /**
+   * Milliseconds a session of the sandbox pool the worker creates waits on its tool calls before it
+   * is parked (its memory compressed, its engine instance freed until the next result);
+   * `Infinity` never parks. Not with `executor`, which is configured where it is made.
+   * @default 1000
+   */
+  parkAfterMs?: number;
   /** Milliseconds between periodic `load` messages (they are also sent on every change). @default 5000 */
   loadReportInterval?: number;
   /** Largest incoming message in bytes; a larger one is answered with `PROTOCOL_ERROR` (and above four times this size the connection is closed with code 1009). @default 20 MiB */
@@ -59,6 +66,8 @@ export interface RuntimeWorker extends AsyncDisposable {
   readonly workerId: string;
   /** Sessions started and not yet ended, over all connections. */
   readonly activeSessions: number;
+  /** Of those, the sessions parked right now (0 when the executor does not say). */
+  readonly parkedSessions: number;
   /** Open broker connections. */
   readonly connections: number;
   /** Where the worker listens, once started. */
@@ -77,6 +86,13 @@ export interface RuntimeWorker extends AsyncDisposable {
 
 /** Close code sent to brokers when the worker stops. */
 const GOING_AWAY = 1001;
+
+/**
+ * How often the worker looks at how many sessions its pool holds parked, and reports a change in a
+ * `load` message. Sessions park after `parkAfterMs` (a second by default), so a count is at most
+ * this late.
+ */
+const PARKED_CHECK_INTERVAL_MS = 500;
 
 /**
  * Creates a standalone runtime worker. Nothing is bound and no thread is started until `start()`.
@@ -99,6 +115,7 @@ interface WorkerSettings {
   loadReportInterval: number;
   maxMessageBytes: number;
   workerId: string;
+  parkAfterMs: number | undefined;
 }
 
 function resolveOptions(options: RuntimeWorkerOptions): WorkerSettings {
@@ -111,6 +128,7 @@ function resolveOptions(options: RuntimeWorkerOptions): WorkerSettings {
     loadReportInterval: options.loadReportInterval ?? 5_000,
     maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     workerId: options.workerId ?? `runtime-${randomUUID().slice(0, 8)}`,
+    parkAfterMs: options.parkAfterMs,
   };
   if (!Number.isInteger(settings.port) || settings.port < 0 || settings.port > 65_535) {
     throw configurationError(`port must be an integer from 0 to 65535, got ${String(options.port)}`);
@@ -126,6 +144,19 @@ function resolveOptions(options: RuntimeWorkerOptions): WorkerSettings {
   }
   if (settings.workerId.length === 0 || settings.workerId.length > 200) {
     throw configurationError('workerId must be 1-200 characters');
+  }
+  const { parkAfterMs } = settings;
+  if (parkAfterMs !== undefined) {
+    if (typeof parkAfterMs !== 'number' || Number.isNaN(parkAfterMs) || parkAfterMs < 0) {
+      throw configurationError(
+        `parkAfterMs must be a number of ms ≥ 0 (Infinity never parks), got ${String(parkAfterMs)}`,
+      );
+    }
+    if (options.executor !== undefined) {
+      throw configurationError(
+        'parkAfterMs applies to the sandbox pool the worker creates; with executor, set it where the executor is made',
+      );
+    }
   }
   return settings;
 }
@@ -145,8 +176,10 @@ class StandaloneRuntimeWorker implements RuntimeWorker {
   private nextConnectionId = 1;
   private active = 0;
   private loadTimer: NodeJS.Timeout | undefined;
+  private parkedTimer: NodeJS.Timeout | undefined;
   private loadChangeScheduled = false;
   private lastReportedLoad = -1;
+  private lastReportedParked: number | undefined;
   private boundAddress: RuntimeWorkerAddress | undefined;
   private starting: Promise<RuntimeWorkerAddress> | undefined;
   private stopping: Promise<void> | undefined;
@@ -163,6 +196,10 @@ class StandaloneRuntimeWorker implements RuntimeWorker {
 
   get activeSessions(): number {
     return this.active;
+  }
+
+  get parkedSessions(): number {
+    return this.executor?.parkedSessions ?? 0;
   }
 
   get connections(): number {
@@ -220,7 +257,12 @@ class StandaloneRuntimeWorker implements RuntimeWorker {
     this.webSocketServer = webSocketServer;
     try {
       this.executor =
-        this.injectedExecutor ?? createSandboxPool({ size: this.settings.poolSize, logger: this.logger });
+        this.injectedExecutor ??
+        createSandboxPool({
+          size: this.settings.poolSize,
+          logger: this.logger,
+          ...(this.settings.parkAfterMs === undefined ? {} : { parkAfterMs: this.settings.parkAfterMs }),
+        });
     } catch (error) {
       this.state = 'stopped';
       webSocketServer.close();
@@ -231,6 +273,12 @@ class StandaloneRuntimeWorker implements RuntimeWorker {
     this.boundAddress = { host, port: bound.port, url: `ws://${formatHost(host)}:${bound.port}` };
     this.loadTimer = setInterval(() => this.broadcastLoad(), this.settings.loadReportInterval);
     this.loadTimer.unref();
+    // Sessions park and wake up in the sandbox threads without a message to this thread: the count
+    // is read here, and a change reported like a change of the active count.
+    this.parkedTimer = setInterval(() => {
+      if (this.executor?.parkedSessions !== this.lastReportedParked) this.broadcastLoad();
+    }, PARKED_CHECK_INTERVAL_MS);
+    this.parkedTimer.unref();
     this.state = 'running';
     this.logger.info(`Listening on ${this.boundAddress.url}`, {
       workerId: this.workerId,
@@ -260,6 +308,7 @@ class StandaloneRuntimeWorker implements RuntimeWorker {
     if (this.state === 'stopped') return;
     this.state = 'stopping';
     clearInterval(this.loadTimer);
+    clearInterval(this.parkedTimer);
     const shuttingDown: WireError = { code: 'SHUTTING_DOWN', message: 'The runtime worker is shutting down' };
     // The pool this worker created ends its sessions itself with exact stats; whatever is left
     // (an injected executor's sessions, or events still in flight) is ended here.
@@ -294,6 +343,7 @@ class StandaloneRuntimeWorker implements RuntimeWorker {
         workerId: this.workerId,
         protocolVersion: PROTOCOL_VERSION,
         activeSessions: this.active,
+        parkedSessions: this.parkedSessions,
         maxSessions: this.settings.maxSessions,
         poolSize: this.settings.poolSize,
       });
@@ -379,7 +429,12 @@ class StandaloneRuntimeWorker implements RuntimeWorker {
     this.loadChangeScheduled = true;
     setImmediate(() => {
       this.loadChangeScheduled = false;
-      if (this.active !== this.lastReportedLoad) this.broadcastLoad();
+      if (
+        this.active !== this.lastReportedLoad ||
+        this.executor?.parkedSessions !== this.lastReportedParked
+      ) {
+        this.broadcastLoad();
+      }
     });
   }
 
@@ -387,15 +442,18 @@ class StandaloneRuntimeWorker implements RuntimeWorker {
     if (this.state !== 'running') return;
     const message = this.loadMessage();
     this.lastReportedLoad = message.activeSessions;
+    this.lastReportedParked = message.parkedSessions;
     for (const connection of this.connectionSet) connection.send(message);
   }
 
   private loadMessage(): LoadMessage {
+    const parked = this.executor?.parkedSessions;
     return {
       type: 'load',
       activeSessions: this.active,
       maxSessions: this.settings.maxSessions,
       poolSize: this.settings.poolSize,
+      ...(parked === undefined ? {} : { parkedSessions: parked }),
     };
   }
 }

@@ -19,14 +19,22 @@ describe('parseCliArguments', () => {
       '--max-sessions',
       '12',
       '--pool-size=3',
+      '--park-after-ms',
+      '250',
       '--auth-token',
       'tok',
       '--verbose',
     ]);
     expect(command).toEqual({
       kind: 'run',
-      options: { port: 0, host: '0.0.0.0', maxSessions: 12, poolSize: 3, authToken: 'tok' },
+      options: { port: 0, host: '0.0.0.0', maxSessions: 12, poolSize: 3, parkAfterMs: 250, authToken: 'tok' },
       verbose: true,
+    });
+  });
+
+  it('turns parking off with --park-after-ms never', () => {
+    expect(parseCliArguments(['--park-after-ms', 'never'])).toMatchObject({
+      options: { parkAfterMs: Number.POSITIVE_INFINITY },
     });
   });
 
@@ -59,6 +67,8 @@ describe('parseCliArguments', () => {
       [['extra'], /extra/],
       [['--port'], /port/],
       [['--auth-token', ''], /--auth-token must not be empty/],
+      [['--park-after-ms', 'soon'], /--park-after-ms must be a whole number/],
+      [['--park-after-ms', '-5'], /park-after-ms/],
     ];
     for (const [argv, message] of cases) {
       const command = parseCliArguments(argv);
