@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { BrokerOptions } from '../src/options/broker-options.js';
 import { createSessionExecutor } from '../src/runtimes/create-session-executor.js';
 import { RuntimeProcessPool } from '../src/runtimes/runtime-process-pool.js';
 import { PACKAGE_ROOT, startScript } from './example-helpers.js';
@@ -11,6 +12,26 @@ describe('runtime process pool (runtimePool)', () => {
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
+
+  /** A broker's `runtimePool` of one single-thread process, closed after the test. */
+  async function oneProcessPool(options: BrokerOptions = {}): Promise<RuntimeProcessPool> {
+    const executor = await createSessionExecutor(
+      {
+        runtimePool: {
+          minSize: 1,
+          maxSize: 1,
+          scaleUpThreshold: 0.9,
+          scaleDownThreshold: 0.1,
+          scaleInterval: 1000,
+        },
+        poolSize: 1,
+        ...options,
+      },
+      quiet,
+    );
+    cleanups.push(() => executor.close());
+    return executor as RuntimeProcessPool;
+  }
 
   it('starts minSize processes, scales up under load and back down, replaces a killed process, and stops all on close', {
     timeout: 60_000,
@@ -70,21 +91,7 @@ describe('runtime process pool (runtimePool)', () => {
   it('ends the sessions of a process that crashes with RUNTIME_DISCONNECTED', {
     timeout: 30_000,
   }, async () => {
-    const executor = await createSessionExecutor(
-      {
-        runtimePool: {
-          minSize: 1,
-          maxSize: 1,
-          scaleUpThreshold: 0.9,
-          scaleDownThreshold: 0.1,
-          scaleInterval: 1000,
-        },
-        poolSize: 1,
-      },
-      quiet,
-    );
-    cleanups.push(() => executor.close());
-    const pool = executor as RuntimeProcessPool;
+    const pool = await oneProcessPool();
     const run = startRun(pool, 'return await tools.wait({})');
     await run.nextToolCall();
     killProcess(pool.processList[0]?.pid);
@@ -101,22 +108,7 @@ describe('runtime process pool (runtimePool)', () => {
       timeout: 30_000,
     },
     async (parkAfterMs, parked) => {
-      const executor = await createSessionExecutor(
-        {
-          runtimePool: {
-            minSize: 1,
-            maxSize: 1,
-            scaleUpThreshold: 0.9,
-            scaleDownThreshold: 0.1,
-            scaleInterval: 1000,
-          },
-          poolSize: 1,
-          parkAfterMs,
-        },
-        quiet,
-      );
-      cleanups.push(() => executor.close());
-      const pool = executor as RuntimeProcessPool;
+      const pool = await oneProcessPool({ parkAfterMs });
       const run = startRun(pool, 'const base = 40; return base + (await tools.wait({}));');
       const callId = await run.nextToolCall();
       if (parked === 1) {

@@ -22,6 +22,7 @@ import { isPlainObject } from '../tools/parameter-arguments.js';
 import type { ToolRegistry } from '../tools/tool-registry.js';
 import type { AuthenticatedUser, ExecutionContext, ToolHandler } from '../tools/tool-types.js';
 import type { BrokerSessionEncryption } from './broker-session-encryption.js';
+import { LazyAbortController } from './lazy-abort-controller.js';
 import { type LoggedEvent, loggedEvent } from './logged-event.js';
 import { lostOwnerEvents } from './lost-owner.js';
 import type { Session } from './session.js';
@@ -68,7 +69,7 @@ interface PendingCall {
   /** The tool timeout, or while the call waits for approval the approval timeout. */
   timer: NodeJS.Timeout;
   /** Broker-answered calls only: aborted when the call is no longer wanted. */
-  readonly controller: AbortController | undefined;
+  readonly controller: LazyAbortController | undefined;
   /** Set while the call waits for a person's approval. */
   approval: PendingApproval | undefined;
 }
@@ -460,7 +461,7 @@ export class BrokerSessionRun {
     this.toolCalls++;
     const { tools, toolHandler } = this.host;
     const answeredBy = tools.has(toolName) || toolHandler !== undefined ? 'broker' : 'client';
-    const controller = answeredBy === 'broker' ? new AbortController() : undefined;
+    const controller = answeredBy === 'broker' ? new LazyAbortController() : undefined;
     const timer = setTimeout(() => this.timeOut(callId), this.limits.toolTimeout);
     timer.unref();
     this.pendingCalls.set(callId, {
@@ -487,7 +488,9 @@ export class BrokerSessionRun {
       toolName,
       context: this.init.context,
       ...(this.user === undefined ? {} : { user: this.user }),
-      signal: controller.signal,
+      get signal() {
+        return controller.signal;
+      },
     };
     this.runBrokerCall(toolName, args, context).then(
       (result) => this.answer(callId, { ok: true, result }),
@@ -654,7 +657,7 @@ export class BrokerSessionRun {
       pending.approval = undefined;
     }
     const applied = outcome.ok ? this.checkResult(pending.toolName, outcome.result) : outcome;
-    if (!applied.ok && pending.controller !== undefined && !pending.controller.signal.aborted) {
+    if (!applied.ok && pending.controller !== undefined && !pending.controller.aborted) {
       pending.controller.abort(EnclaveError.fromWire(applied.error));
     }
     try {
