@@ -151,6 +151,24 @@ describe('parking a waiting session', () => {
     expect(inThread.provider.restoredCount).toBe(2);
   });
 
+  it('keeps the limits of a restored session: its CPU time goes on', async () => {
+    // Each half computes for 150 ms, under the 250 ms limit; only together do they pass it. A
+    // restore that started the count afresh would let the code return.
+    const inThread = executor();
+    const outcome = await runCode(
+      inThread,
+      `const spin = () => { const end = Date.now() + 150; while (Date.now() < end) {} };
+       spin();
+       await tools.ask();
+       spin();
+       return 'unreachable';`,
+      { tools: { ask: later(WAIT_MS, () => 1) }, limits: { maxCpuTime: 250, timeout: 10_000 } },
+    );
+    expect(outcome.error?.code).toBe('CPU_LIMIT_EXCEEDED');
+    expect(inThread.provider.restoredCount).toBe(1);
+    expect(outcome.final.stats.cpuTimeMs).toBeGreaterThanOrEqual(250);
+  });
+
   it('parks and restores sessions on the worker-thread pool, each with its own state', async () => {
     const pool = createSandboxPool({ size: 1, warmInstances: 1, parkAfterMs: PARK_AFTER_MS });
     try {
