@@ -117,12 +117,25 @@ async function bareSharedMemoryRoundTrip(count: number): Promise<number> {
   return measured.wall;
 }
 
+/** µs per call of the work behind one call of `Promise.all` over tool calls, by part (see {@link bareEnginePerCall}). */
+interface EngineFloor {
+  stringify: number;
+  promise: number;
+  all: number;
+  textOut: number;
+  textIn: number;
+}
+
 /**
- * µs of QuickJS's own work behind one call of `Promise.all` over tool calls, in a bare engine (no
- * sandbox, no bridge, no host): `JSON.stringify` of the arguments, `new Promise`, and one element of
- * `Promise.all` (resolved, its job run). This is the engine's floor for that figure.
+ * µs of the least work behind one call of `Promise.all` over tool calls, in a bare engine (no
+ * sandbox, no bridge, no host of ours), by part: QuickJS's own `JSON.stringify` of the arguments,
+ * `new Promise`, and one element of `Promise.all` (resolved, its job run); the call's text leaving
+ * the engine (appending `[5,id,"name",args]` to a list joined once per turn, then the host reading
+ * that text out of the engine's memory and parsing it); and its result's text coming in (the
+ * engine parsing a batch of `[id, ok, json]` results). Guest and host share no objects, so a call
+ * and its result cross as text in any design. This is the floor of that figure.
  */
-async function bareEnginePerCall(): Promise<{ stringify: number; promise: number; all: number }> {
+async function bareEnginePerCall(): Promise<EngineFloor> {
   const memory = new WebAssembly.Memory({ initial: 256, maximum: 2048 });
   const module = await loadQuickJSModule(memory);
   const runtime = module.newRuntime();
@@ -139,10 +152,36 @@ async function bareEnginePerCall(): Promise<{ stringify: number; promise: number
     return best;
   };
   const empty = time('', '', 20_000);
-  const result = {
-    stringify: time('', 'JSON.stringify({ i })', 20_000) - empty,
+  const stringify = time('', 'JSON.stringify({ i })', 20_000) - empty;
+  // One turn of 1,000 calls, as the guest writes them and the host reads them.
+  const outgoing = Array.from({ length: 1000 }, (_, index) => `[5,${index},"x",{"i":${index}}]`).join(',');
+  let hostRead = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 20; round++) {
+    const handle = context.newString(outgoing);
+    const started = performance.now();
+    JSON.parse(`[${context.getString(handle)}]`);
+    hostRead = Math.min(hostRead, ((performance.now() - started) * 1000) / 1000);
+    handle.dispose();
+  }
+  const results = JSON.stringify(
+    JSON.stringify(Array.from({ length: 1000 }, (_, index) => [index + 1, 1, '1'])),
+  );
+  const result: EngineFloor = {
+    stringify,
     promise: time('const capture = () => {}', 'new Promise(capture)', 20_000) - empty,
     all: time('const values = Array.from({ length: 1000 }, (_, j) => j)', 'Promise.all(values)', 20) / 1000,
+    textOut:
+      time(
+        'const out = []',
+        "out.push('[5,' + i + ',\"x\",' + JSON.stringify({ i }) + ']'); if (out.length === 1000) { out.join(\",\"); out.length = 0 }",
+        20_000,
+      ) -
+      empty -
+      stringify +
+      hostRead,
+    textIn:
+      (time(`const text = ${results}`, 'JSON.parse(text)', 20) - time(`const text = ${results}`, '', 20)) /
+      1000,
   };
   context.dispose();
   runtime.dispose();
@@ -411,7 +450,7 @@ const benchmark: Benchmark = {
       5,
     );
     const engine = await bareEnginePerCall();
-    const engineFloor = engine.stringify + engine.promise + engine.all;
+    const engineFloor = engine.stringify + engine.promise + engine.all + engine.textOut + engine.textIn;
     figures.push(
       {
         name: 'tool call, 1,000 at once with Promise.all (per call)',
@@ -426,7 +465,7 @@ const benchmark: Benchmark = {
         name: 'tool call, 1,000 at once with Promise.all (per call)',
         value: percentile(concurrentSamples, 50),
         unit: 'µs',
-        baselineName: `bare QuickJS, same build: JSON.stringify of the arguments ${engine.stringify.toFixed(2)} + new Promise ${engine.promise.toFixed(2)} + one Promise.all element ${engine.all.toFixed(2)}`,
+        baselineName: `bare QuickJS, same build: JSON.stringify of the arguments ${engine.stringify.toFixed(2)} + new Promise ${engine.promise.toFixed(2)} + one Promise.all element ${engine.all.toFixed(2)} + the call's text out of the engine ${engine.textOut.toFixed(2)} + its result's text in ${engine.textIn.toFixed(2)}`,
         baseline: engineFloor,
         higherIsBetter: false,
       },
