@@ -117,6 +117,18 @@ async function bareSharedMemoryRoundTrip(count: number): Promise<number> {
   return measured.wall;
 }
 
+/** A QuickJS runtime and context of the sandbox's build with nothing of the sandbox around them. */
+async function bareEngine() {
+  const module = await loadQuickJSModule(new WebAssembly.Memory({ initial: 256, maximum: 2048 }));
+  const runtime = module.newRuntime();
+  const context = runtime.newContext();
+  const dispose = (): void => {
+    context.dispose();
+    runtime.dispose();
+  };
+  return { runtime, context, dispose };
+}
+
 /** µs per call of the work behind one call of `Promise.all` over tool calls, by part (see {@link bareEnginePerCall}). */
 interface EngineFloor {
   stringify: number;
@@ -136,10 +148,7 @@ interface EngineFloor {
  * and its result cross as text in any design. This is the floor of that figure.
  */
 async function bareEnginePerCall(): Promise<EngineFloor> {
-  const memory = new WebAssembly.Memory({ initial: 256, maximum: 2048 });
-  const module = await loadQuickJSModule(memory);
-  const runtime = module.newRuntime();
-  const context = runtime.newContext();
+  const { runtime, context, dispose } = await bareEngine();
   const time = (setup: string, body: string, count: number): number => {
     let best = Number.POSITIVE_INFINITY;
     for (let round = 0; round < 5; round++) {
@@ -183,8 +192,7 @@ async function bareEnginePerCall(): Promise<EngineFloor> {
       (time(`const text = ${results}`, 'JSON.parse(text)', 20) - time(`const text = ${results}`, '', 20)) /
       1000,
   };
-  context.dispose();
-  runtime.dispose();
+  dispose();
   return result;
 }
 
@@ -194,10 +202,7 @@ async function bareEnginePerCall(): Promise<EngineFloor> {
  * The median of seven runs after two.
  */
 async function bareEngineFib(): Promise<number> {
-  const memory = new WebAssembly.Memory({ initial: 256, maximum: 2048 });
-  const module = await loadQuickJSModule(memory);
-  const runtime = module.newRuntime();
-  const context = runtime.newContext();
+  const { context, dispose } = await bareEngine();
   context.unwrapResult(context.evalCode(FIB_DEFINITION)).dispose();
   const samples: number[] = [];
   for (let index = 0; index < 9; index++) {
@@ -205,8 +210,7 @@ async function bareEngineFib(): Promise<number> {
     context.unwrapResult(context.evalCode('fib(25)')).dispose();
     if (index >= 2) samples.push(performance.now() - started);
   }
-  context.dispose();
-  runtime.dispose();
+  dispose();
   return percentile(samples, 50);
 }
 

@@ -275,9 +275,7 @@ class StandaloneRuntimeWorker implements RuntimeWorker {
     this.loadTimer.unref();
     // Sessions park and wake up in the sandbox threads without a message to this thread: the count
     // is read here, and a change reported like a change of the active count.
-    this.parkedTimer = setInterval(() => {
-      if (this.executor?.parkedSessions !== this.lastReportedParked) this.broadcastLoad();
-    }, PARKED_CHECK_INTERVAL_MS);
+    this.parkedTimer = setInterval(() => this.reportLoadIfChanged(), PARKED_CHECK_INTERVAL_MS);
     this.parkedTimer.unref();
     this.state = 'running';
     this.logger.info(`Listening on ${this.boundAddress.url}`, {
@@ -429,13 +427,15 @@ class StandaloneRuntimeWorker implements RuntimeWorker {
     this.loadChangeScheduled = true;
     setImmediate(() => {
       this.loadChangeScheduled = false;
-      if (
-        this.active !== this.lastReportedLoad ||
-        this.executor?.parkedSessions !== this.lastReportedParked
-      ) {
-        this.broadcastLoad();
-      }
+      this.reportLoadIfChanged();
     });
+  }
+
+  /** Sends `load` when the active or parked count differs from the last one sent. */
+  private reportLoadIfChanged(): void {
+    if (this.active !== this.lastReportedLoad || this.executor?.parkedSessions !== this.lastReportedParked) {
+      this.broadcastLoad();
+    }
   }
 
   private broadcastLoad(): void {
